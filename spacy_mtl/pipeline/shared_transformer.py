@@ -1,0 +1,332 @@
+"""The shared transformer: one encoder, several task heads, one backward pass per batch.
+
+`MultiTaskTransformer` is spacy-transformers' `Transformer` with a new training step.
+Stock, every listener but the last adds its gradient to a buffer and the last one runs
+the backward pass; if that last head has no gold in the batch it never calls back, and
+the other heads' gradients are lost. Here the transformer asks each head beforehand
+whether it has gold in the batch (`TaskHead.has_task_gold`), collects the gradient of
+each one that has, and when the last of them arrives lets the configured weighting
+combine them into the single gradient of the one backward pass.
+
+The weighting sees, per task, the head's true loss and its gradient with respect to
+the transformer's output (the shared representation). Those gradients come for free:
+they are what the listeners send back anyway.
+"""
+from dataclasses import dataclass, field
+from functools import partial
+import math
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Set, Union
+import warnings
+
+import numpy
+from spacy import util
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples
+from spacy.vocab import Vocab
+from spacy_transformers.annotation_setters import null_annotation_setter
+from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
+from spacy_transformers.layers import TransformerListener
+from spacy_transformers.pipeline_component import Transformer
+from thinc.api import Config, Model, Optimizer, get_array_module, set_dropout_rate
+
+from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
+from ..encoder import DEFAULT_ENCODER
+from ..weighting import TaskGradients, Weighting
+from .task_head import TaskHead
+
+DEFAULT_CONFIG = Config().from_str(
+    f"""
+[transformer]
+max_batch_items = 4096
+
+[transformer.set_extra_annotations]
+@annotation_setters = "spacy-transformers.null_annotation_setter.v1"
+
+[transformer.weighting]
+@mtl_weightings = "spacy_mtl.static.v1"
+weights = null
+
+[transformer.model]
+@architectures = "spacy_mtl.TransformerModel.v1"
+name = "{DEFAULT_ENCODER}"
+tokenizer_config = {{"use_fast": true}}
+transformer_config = {{}}
+mixed_precision = false
+grad_scaler_config = {{}}
+
+[transformer.model.get_spans]
+@span_getters = "spacy-transformers.strided_spans.v1"
+window = 128
+stride = 96
+"""
+)
+
+# One gradient per transformer output array, per doc: the layout listeners send back.
+DocTensors = List[List[numpy.ndarray]]
+
+
+@dataclass
+class PendingBackward:
+    """The forward pass of one batch, waiting for the gradients of its heads."""
+
+    trf_full: FullTransformerBatch
+    backprop: Callable
+    expected: Set[str]
+    losses_log: Dict[str, float]
+    grads: Dict[str, DocTensors] = field(default_factory=dict)
+    task_losses: Dict[str, Optional[float]] = field(default_factory=dict)
+    sgd: Optional[Optimizer] = None
+
+
+@Language.factory(
+    "mtl_transformer",
+    assigns=["doc._.trf_data"],
+    default_config=DEFAULT_CONFIG["transformer"],
+)
+def make_multitask_transformer(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], FullTransformerBatch],
+    set_extra_annotations: Callable[[List[Doc], FullTransformerBatch], None],
+    max_batch_items: int,
+    weighting: Weighting,
+) -> "MultiTaskTransformer":
+    """A transformer shared by several task heads, whose gradients are combined by
+    `weighting` (a strategy from the `mtl_weightings` registry)."""
+    return MultiTaskTransformer(
+        nlp.vocab,
+        model,
+        set_extra_annotations,
+        max_batch_items=max_batch_items,
+        name=name,
+        weighting=weighting,
+    )
+
+
+class MultiTaskTransformer(Transformer):
+    """A `Transformer` whose listeners are task heads trained under a weighting."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[List[Doc], FullTransformerBatch],
+        set_extra_annotations: Callable = null_annotation_setter,
+        *,
+        name: str = "transformer",
+        max_batch_items: int = 4096,
+        weighting: Weighting,
+    ) -> None:
+        super().__init__(
+            vocab, model, set_extra_annotations, name=name, max_batch_items=max_batch_items
+        )
+        if not isinstance(weighting, Weighting):
+            raise ValueError(
+                f"[components.{name}.weighting] must build a spacy_mtl Weighting, "
+                f"got {type(weighting).__name__}"
+            )
+        self.weighting = weighting
+        self.task_heads: Dict[str, TaskHead] = {}
+        self.frozen_tasks: Set[str] = set()
+        #: Per task of the last combined step: loss, weight and gradient norm.
+        self.last_step: Dict[str, Dict[str, float]] = {}
+        self._pending: Optional[PendingBackward] = None
+
+    @property
+    def tasks(self) -> List[str]:
+        """The heads this transformer trains, in pipeline order."""
+        return [name for name in self.listener_map if name not in self.frozen_tasks]
+
+    def find_listeners(self, component) -> None:
+        """Register `component` if it listens, and check that it is a task head."""
+        super().find_listeners(component)
+        # spaCy empties listener_map and asks again for every component whenever the
+        # pipeline changes; keep only the heads that are still listening.
+        self.task_heads = {k: v for k, v in self.task_heads.items() if k in self.listener_map}
+        if component.name not in self.listener_map:
+            return
+        if not isinstance(component, TaskHead):
+            raise ValueError(
+                f"Component '{component.name}' listens to the shared transformer "
+                f"'{self.name}' but is not a multi-task head: use a spacy_mtl factory "
+                "(mtl_textcat, mtl_textcat_multilabel, mtl_ner) or implement TaskHead."
+            )
+        if len(self.listener_map[component.name]) > 1:
+            raise ValueError(
+                f"Component '{component.name}' has {len(self.listener_map[component.name])} "
+                f"listeners to '{self.name}'; a task head must have exactly one."
+            )
+        self.task_heads[component.name] = component
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+    ) -> None:
+        """Load the encoder, find the task heads and set up the weighting for them."""
+        super().initialize(get_examples, nlp=nlp)
+        if nlp is not None:
+            frozen = nlp.config.get("training", {}).get("frozen_components", [])
+            self.frozen_tasks = set(frozen) & set(self.listener_map)
+        try:
+            self.weighting.initialize(self.tasks)
+        except ValueError as err:
+            raise ValueError(f"[components.{self.name}.weighting] {err}") from None
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Run the transformer on the batch and hand its output to the task heads.
+
+        The backward pass runs once the last head with gold in the batch has sent
+        its gradient (see `_receive_gradient`). With `sgd`, the transformer and the
+        weighting are stepped right after it.
+        """
+        # A batch whose heads were not all updated (excluded from nlp.update) is
+        # finished now, before its activations are replaced.
+        self._run_backward()
+        self.last_step = {}
+        if losses is None:
+            losses = {}
+        examples = list(examples)
+        validate_examples(examples, "MultiTaskTransformer.update")
+        losses.setdefault(self.name, 0.0)
+        docs = [eg.predicted for eg in examples]
+        if not any(len(doc) for doc in docs):
+            return losses
+        expected = {task for task in self.tasks if self.task_heads[task].has_task_gold(examples)}
+        if not expected:
+            return losses
+        set_dropout_rate(self.model, drop)
+        trf_full, backprop = self.model.begin_update(docs)
+        self._pending = PendingBackward(trf_full, backprop, expected, losses, sgd=sgd)
+        batch_id = TransformerListener.get_batch_id(docs)
+        for task, listeners in self.listener_map.items():
+            for listener in listeners:
+                listener.receive(batch_id, trf_full.doc_data, partial(self._receive_gradient, task))
+        return losses
+
+    def _receive_gradient(self, task: str, d_trf_datas: List[TransformerData]) -> list:
+        """The callback each listener backpropagates into."""
+        pending = self._pending
+        if pending is None or task not in pending.expected:
+            raise RuntimeError(
+                f"Task head '{task}' sent a gradient for a batch in which its "
+                "has_task_gold() was False: its update must skip exactly those batches."
+            )
+        pending.grads[task] = [list(d.tensors) for d in d_trf_datas]
+        pending.task_losses[task] = self.task_heads[task].batch_loss
+        if pending.expected <= set(pending.grads):
+            self._run_backward()
+        return []
+
+    def _run_backward(self) -> None:
+        """Combine the gradients received for the pending batch; one backward pass."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        tasks = [task for task in self.tasks if task in pending.grads and self._usable(task, pending)]
+        if tasks:
+            xp = get_array_module(pending.grads[tasks[0]][0][0])
+            step = TaskGradients(
+                tasks=tasks,
+                losses=numpy.asarray([pending.task_losses[t] for t in tasks], dtype="float64"),
+                grads=xp.stack([_flatten(pending.grads[t], xp) for t in tasks]),
+            )
+            combined, weights = self.weighting.combine(step)
+            grad_norms = xp.sqrt((step.grads**2).sum(axis=1))
+            self.last_step = {
+                task: {"loss": float(loss), "weight": float(w), "grad_norm": float(norm)}
+                for task, loss, w, norm in zip(tasks, step.losses, weights, grad_norms)
+            }
+            pending.losses_log[self.name] += float((combined**2).sum())
+            d_tensors = _unflatten(combined, pending.grads[tasks[0]])
+            pending.backprop(pending.trf_full.unsplit_by_doc(d_tensors))
+        if pending.sgd not in (None, False):
+            self._step(pending.sgd)
+
+    def _usable(self, task: str, pending: PendingBackward) -> bool:
+        """A task whose loss or gradient is not finite sits this step out."""
+        loss = pending.task_losses[task]
+        finite = loss is not None and math.isfinite(loss)
+        if finite:
+            xp = get_array_module(pending.grads[task][0][0])
+            finite = all(bool(xp.isfinite(t).all()) for doc in pending.grads[task] for t in doc)
+        if not finite:
+            warnings.warn(
+                f"[spacy-mtl] '{self.name}': task '{task}' gave a non-finite loss or "
+                "gradient; it is left out of this step"
+            )
+        return finite
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Step the transformer and the weighting.
+
+        `nlp.update(..., sgd=optimizer)` calls this right after the transformer's own
+        update, before the heads have sent their gradients; the step then waits for
+        the backward pass (stock spacy-transformers would step on the previous
+        batch's gradient).
+        """
+        if self._pending is not None:
+            self._pending.sgd = sgd
+        else:
+            self._step(sgd)
+
+    def _step(self, sgd: Optimizer) -> None:
+        self.model.finish_update(sgd)
+        self.weighting.finish_update(sgd)
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        serialize = {
+            "cfg": lambda: util.srsly.json_dumps(self.cfg),
+            "vocab": lambda: self.vocab.to_bytes(exclude=exclude),
+            "model": lambda: self.model.to_bytes(),
+            "weighting": lambda: self.weighting.to_bytes(),
+        }
+        return util.to_bytes(serialize, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "MultiTaskTransformer":
+        deserialize = {
+            "cfg": lambda b: self.cfg.update(util.srsly.json_loads(b)),
+            "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude),
+            "model": lambda b: self.model.from_bytes(b),
+            "weighting": lambda b: self.weighting.from_bytes(b),
+        }
+        util.from_bytes(bytes_data, deserialize, exclude)
+        return self
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
+        super().to_disk(path, exclude=exclude)
+        if "weighting" not in exclude:
+            (Path(path) / "weighting").write_bytes(self.weighting.to_bytes())
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "MultiTaskTransformer":
+        super().from_disk(path, exclude=exclude)
+        state = Path(path) / "weighting"
+        if "weighting" not in exclude and state.exists():
+            self.weighting.from_bytes(state.read_bytes())
+        return self
+
+
+def _flatten(tensors: DocTensors, xp) -> numpy.ndarray:
+    return xp.concatenate([t.ravel() for doc in tensors for t in doc])
+
+
+def _unflatten(flat: numpy.ndarray, template: DocTensors) -> DocTensors:
+    """Cut `flat` back into arrays shaped like `template`."""
+    out: DocTensors = []
+    start = 0
+    for doc in template:
+        arrays = []
+        for t in doc:
+            arrays.append(flat[start : start + t.size].reshape(t.shape))
+            start += t.size
+        out.append(arrays)
+    return out

@@ -1,0 +1,23 @@
+"""What a component must offer to train as a task under `MultiTaskTransformer`."""
+from typing import Iterable, Optional
+
+from spacy.training import Example
+
+
+class TaskHead:
+    """Mixin for the heads that listen to a shared `MultiTaskTransformer`.
+
+    The shared transformer asks each head, before the heads update, whether the batch
+    holds gold for its task (`has_task_gold`), so that it knows whose gradient to wait
+    for before running the single backward pass. A head's `update` must skip the
+    batch exactly when `has_task_gold` is False, and must set `batch_loss` (its true
+    loss on the batch) before its gradient reaches the transformer.
+    """
+
+    #: The head's true loss on the batch of its last `update`: a mean negative
+    #: log-likelihood, comparable across steps (what loss-based weightings read).
+    batch_loss: Optional[float] = None
+
+    def has_task_gold(self, examples: Iterable[Example]) -> bool:
+        """Whether any non-empty example of the batch is annotated for this task."""
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Training helpers: the weight-trace logger."""

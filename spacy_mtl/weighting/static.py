@@ -1,0 +1,60 @@
+"""Static weighting: L = sum_t w_t L_t with fixed, non-negative w_t."""
+import math
+from typing import Dict, Optional, Sequence
+
+import numpy
+from thinc.types import Floats1d
+
+from ..registry import mtl_weightings
+from .base import TaskGradients, Weighting
+
+
+class StaticWeighting(Weighting):
+    """A fixed weight per task; every task weighs 1.0 when none are given."""
+
+    name = "spacy_mtl.static.v1"
+
+    def __init__(self, weights: Optional[Dict[str, float]] = None) -> None:
+        super().__init__()
+        if weights is not None:
+            if not weights:
+                raise ValueError(
+                    f"{self.name}: 'weights' is empty; leave it out (null) for equal "
+                    "weights or give one non-negative weight per task"
+                )
+            for task, weight in weights.items():
+                if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
+                    raise ValueError(
+                        f"{self.name}: weights.{task} = {weight!r}; a weight must be a "
+                        "finite number >= 0"
+                    )
+        self.configured = dict(weights) if weights is not None else None
+        self.fixed: Dict[str, float] = {}
+
+    def initialize(self, tasks: Sequence[str]) -> None:
+        super().initialize(tasks)
+        if self.configured is None:
+            self.fixed = {task: 1.0 for task in tasks}
+            return
+        unknown = sorted(set(self.configured) - set(tasks))
+        if unknown:
+            raise ValueError(
+                f"{self.name}: weights name {unknown}, which are not task heads of the "
+                f"pipeline (its tasks are {list(tasks)})"
+            )
+        missing = sorted(set(tasks) - set(self.configured))
+        if missing:
+            raise ValueError(f"{self.name}: weights give no weight for the tasks {missing}")
+        self.fixed = {task: float(self.configured[task]) for task in tasks}
+
+    def weights(self, step: TaskGradients) -> Floats1d:
+        return numpy.asarray([self.fixed[task] for task in step.tasks], dtype="float64")
+
+
+@mtl_weightings("spacy_mtl.static.v1")
+def make_static_weighting(weights: Optional[Dict[str, float]] = None) -> StaticWeighting:
+    """Fixed weights per task, e.g. ``weights = {"textcat": 1.0, "ner": 0.5}``.
+
+    Leave `weights` out for equal weights (1.0 each).
+    """
+    return StaticWeighting(weights)

@@ -1,0 +1,199 @@
+"""The training step of MultiTaskTransformer, checked through encoder gradients."""
+import numpy
+import pytest
+import spacy
+from thinc.api import Adam
+
+import recording_weighting  # noqa: F401  (registers tests.recording.v1)
+from conftest import (
+    BackwardCounter,
+    cats_example,
+    clear_encoder_grads,
+    encoder_grads,
+    encoder_module,
+    mixed_examples,
+    ner_example,
+    randomize_head,
+)
+from spacy_mtl.weighting import StaticWeighting
+
+ORDERS = [["transformer", "textcat", "ner"], ["transformer", "ner", "textcat"]]
+
+
+def set_static(nlp, weights):
+    weighting = StaticWeighting(weights)
+    weighting.initialize(nlp.get_pipe("transformer").tasks)
+    nlp.get_pipe("transformer").weighting = weighting
+
+
+def grads_after_update(nlp, examples, weights):
+    """Encoder gradients of one nlp.update (no optimizer step) under static weights."""
+    set_static(nlp, weights)
+    clear_encoder_grads(nlp)
+    nlp.update(examples, sgd=False, drop=0.0)
+    return encoder_grads(nlp)
+
+
+def assert_grads_close(actual, expected):
+    """Equal up to float32 rounding, relative to each parameter's gradient scale."""
+    for a, e in zip(actual, expected):
+        numpy.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5 * float(numpy.abs(e).max()) + 1e-9)
+
+
+def total_norm(grads):
+    return float(numpy.sqrt(sum(float((g**2).sum()) for g in grads)))
+
+
+@pytest.fixture(params=ORDERS, ids=["textcat-first", "ner-first"])
+def nlp_and_examples(request, make_nlp):
+    nlp, examples = make_nlp(pipeline=request.param)
+    randomize_head(nlp, "textcat")
+    return nlp, examples
+
+
+def test_static_weights_scale_each_task_gradient_exactly(nlp_and_examples):
+    nlp, examples = nlp_and_examples
+    g_textcat = grads_after_update(nlp, examples, {"textcat": 1.0, "ner": 0.0})
+    g_ner = grads_after_update(nlp, examples, {"textcat": 0.0, "ner": 1.0})
+    assert total_norm(g_textcat) > 0 and total_norm(g_ner) > 0
+    g_mixed = grads_after_update(nlp, examples, {"textcat": 0.3, "ner": 2.0})
+    assert_grads_close(g_mixed, [0.3 * a + 2.0 * b for a, b in zip(g_textcat, g_ner)])
+
+
+@pytest.mark.parametrize("batch", ["mixed", "textcat-only", "ner-only"])
+def test_one_backward_per_batch_with_every_contributing_head(nlp_and_examples, batch):
+    nlp, examples = nlp_and_examples
+    has_cats = [bool(eg.reference.cats) for eg in examples]
+    has_ents = [eg.reference.has_annotation("ENT_IOB") for eg in examples]
+    chosen = {
+        "mixed": examples,
+        "textcat-only": [eg for eg, c, e in zip(examples, has_cats, has_ents) if c and not e],
+        "ner-only": [eg for eg, c, e in zip(examples, has_cats, has_ents) if e and not c],
+    }[batch]
+    alone = {
+        task: grads_after_update(nlp, chosen, {"textcat": float(task == "textcat"), "ner": float(task == "ner")})
+        for task in ("textcat", "ner")
+    }
+    counter = BackwardCounter(nlp)
+    try:
+        both = grads_after_update(nlp, chosen, {"textcat": 1.0, "ner": 1.0})
+    finally:
+        counter.close()
+    assert counter.count == 1
+    assert_grads_close(both, [a + b for a, b in zip(alone["textcat"], alone["ner"])])
+    contributing = {"mixed": ["textcat", "ner"], "textcat-only": ["textcat"], "ner-only": ["ner"]}[batch]
+    for task in ("textcat", "ner"):
+        assert (total_norm(alone[task]) > 0) == (task in contributing)
+
+
+def test_missing_labels_contribute_nothing(make_nlp):
+    nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
+    randomize_head(nlp, "textcat")
+    nlp.update(examples, sgd=False, drop=0.0)
+    step = nlp.get_pipe("transformer").weighting.steps[-1]
+    assert step.tasks == ["textcat", "ner"]
+    # One gradient segment per doc, in batch order, sized like the transformer output.
+    sizes = [d.tensors[0].size for d in nlp.get_pipe("transformer").predict([eg.predicted for eg in examples]).doc_data]
+    bounds = numpy.cumsum([0] + sizes)
+    for row, task in enumerate(step.tasks):
+        for i, eg in enumerate(examples):
+            segment = step.grads[row, bounds[i] : bounds[i + 1]]
+            annotated = bool(eg.reference.cats) if task == "textcat" else eg.reference.has_annotation("ENT_IOB")
+            assert bool(numpy.abs(segment).sum() > 0) == annotated, (task, eg.reference.text)
+
+
+def test_weighting_receives_true_losses(make_nlp):
+    nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
+    randomize_head(nlp, "textcat")
+    textcat = nlp.get_pipe("textcat")
+    encoded = nlp.get_pipe("transformer").pipe([eg.predicted.copy() for eg in examples])
+    probs = textcat.predict(list(encoded))
+    annotated = [i for i, eg in enumerate(examples) if eg.reference.cats]
+    expected = -numpy.mean([
+        numpy.log(probs[i, textcat.labels.index(max(examples[i].reference.cats, key=examples[i].reference.cats.get))])
+        for i in annotated
+    ])
+    losses = {}
+    nlp.update(examples, sgd=False, drop=0.0, losses=losses)
+    step = nlp.get_pipe("transformer").weighting.steps[-1]
+    assert step.losses[0] == pytest.approx(expected, rel=1e-5)
+    assert losses["textcat"] == pytest.approx(expected, rel=1e-5)
+    assert step.losses[1] == pytest.approx(losses["ner"]) and 0 < step.losses[1] < 10
+
+
+def test_hand_written_loop_steps_on_this_batch(make_nlp):
+    """nlp.update(sgd=...) calls finish_update on the transformer before the heads
+    have backpropagated; the step must still use this batch's gradient."""
+    nlp, examples = make_nlp()
+    params_before = [p.detach().clone() for p in encoder_module(nlp).parameters()]
+    nlp.update(examples, sgd=Adam(0.001), drop=0.0)
+    changed = [not bool((p.detach() == b).all()) for p, b in zip(encoder_module(nlp).parameters(), params_before)]
+    assert sum(changed) > len(changed) // 2
+    assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in encoder_module(nlp).parameters())
+
+
+def test_frozen_heads_are_not_waited_for(make_nlp):
+    nlp, examples = make_nlp()
+    nlp.config["training"]["frozen_components"] = ["ner"]
+    nlp.get_pipe("transformer").initialize(lambda: examples, nlp=nlp)
+    assert nlp.get_pipe("transformer").tasks == ["textcat"]
+    counter = BackwardCounter(nlp)
+    try:
+        nlp.update(examples, sgd=False, exclude=["ner"])
+    finally:
+        counter.close()
+    assert counter.count == 1
+
+
+def test_non_finite_loss_is_dropped_for_the_step(make_nlp, monkeypatch):
+    nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
+    randomize_head(nlp, "textcat")
+    ner = nlp.get_pipe("ner")
+    original = type(ner).get_batch_loss
+
+    def poisoned(self, states, golds, scores, losses):
+        d_scores = original(self, states, golds, scores, losses)
+        self._nll_total = float("nan")
+        self.batch_loss = float("nan")
+        return d_scores
+
+    monkeypatch.setattr(type(ner), "get_batch_loss", poisoned)
+    clear_encoder_grads(nlp)
+    with pytest.warns(UserWarning, match="task 'ner' gave a non-finite loss"):
+        nlp.update(examples, sgd=False, drop=0.0)
+    step = nlp.get_pipe("transformer").weighting.steps[-1]
+    assert step.tasks == ["textcat"]
+    grads = encoder_grads(nlp)
+    assert all(numpy.isfinite(g).all() for g in grads) and total_norm(grads) > 0
+
+
+def test_inference_runs_the_encoder_once_per_batch(make_nlp):
+    nlp, _ = make_nlp()
+    calls = []
+    handle = encoder_module(nlp).register_forward_hook(lambda *args: calls.append(1))
+    try:
+        docs = list(nlp.pipe(["Obama visited Paris"] * 10, batch_size=4))
+    finally:
+        handle.remove()
+    assert len(calls) == 3
+    assert all(set(doc.cats) == {"negative", "neutral", "positive"} for doc in docs)
+
+
+def test_save_load_round_trip(make_nlp, tmp_path):
+    nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
+    optimizer = nlp.create_optimizer()
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert loaded.get_pipe("transformer").weighting.n_steps == 3
+    assert loaded.get_pipe("transformer").weighting.tasks == ["textcat", "ner"]
+    texts = ["Barack Obama visited Paris today", "I hate waiting at Heathrow", "great show by Coldplay"]
+    for doc, doc2 in zip(nlp.pipe(texts), loaded.pipe(texts)):
+        assert doc.cats == pytest.approx(doc2.cats, abs=1e-6)
+        assert [(e.text, e.label_) for e in doc.ents] == [(e.text, e.label_) for e in doc2.ents]
+    # to_bytes / from_bytes carries the weighting state too.
+    trf_bytes = nlp.get_pipe("transformer").to_bytes()
+    loaded.get_pipe("transformer").weighting.n_steps = 0
+    loaded.get_pipe("transformer").from_bytes(trf_bytes)
+    assert loaded.get_pipe("transformer").weighting.n_steps == 3
