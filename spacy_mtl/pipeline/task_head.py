@@ -1,6 +1,7 @@
 """What a component must offer to train as a task under `MultiTaskTransformer`."""
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
+from spacy.language import Language
 from spacy.training import Example
 
 
@@ -21,3 +22,21 @@ class TaskHead:
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
         """Whether any non-empty example of the batch is annotated for this task."""
         raise NotImplementedError
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        **kwargs,
+    ) -> None:
+        """Check that a shared transformer trains this head, then initialise it."""
+        if nlp is not None and not any(
+            getattr(proc, "task_heads", {}).get(self.name) is self for _, proc in nlp.pipeline
+        ):
+            raise ValueError(
+                f"Component '{self.name}' does not listen to a shared transformer: its "
+                "model needs a 'spacy-transformers.TransformerListener.v1' tok2vec whose "
+                "upstream is an 'mtl_transformer' component placed before it."
+            )
+        super().initialize(get_examples, nlp=nlp, **kwargs)  # type: ignore[misc]

@@ -3,10 +3,10 @@
 `spacy_mtl.WeightTraceLogger.v1` wraps any spaCy logger (the console logger, or
 spacy-loggers' W&B / MLflow ones). Every training step it appends one JSON line per
 task to `path`: step, task, loss, weight and the norm of the task's gradient on the
-shared representation. At every evaluation it adds `mtl_weight_<task>` and
-`mtl_loss_<task>` (means since the last evaluation) to `info["other_scores"]`, where
-the wrapped logger reads them: list them in `[training.score_weights]` with weight 0.0
-to get a console column for each.
+shared representation. At every evaluation it adds `w_<task>` and `loss_<task>`
+(means since the last evaluation) to `info["other_scores"]`, where the wrapped logger
+reads them: list them in `[training.score_weights]` with weight 0.0 to get a console
+column for each (spaCy's console logger shows every score times 100).
 """
 import json
 from pathlib import Path
@@ -49,9 +49,9 @@ def weight_trace_logger(
             if info is not None:
                 trace.flush()
                 for task, records in window.items():
-                    for key in ("weight", "loss"):
+                    for key, prefix in (("weight", "w"), ("loss", "loss")):
                         values = [r[key] for r in records]
-                        info["other_scores"][f"mtl_{key}_{task}"] = sum(values) / len(values)
+                        info["other_scores"][f"{prefix}_{task}"] = sum(values) / len(values)
                 window.clear()
             log_step(info)
 

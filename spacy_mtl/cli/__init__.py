@@ -1,0 +1,1 @@
+"""Command-line tools: `python -m spacy_mtl {train,evaluate,plot,...}`."""
