@@ -3,26 +3,31 @@
 One shared transformer (`mtl_transformer`), several task heads (`mtl_textcat`,
 `mtl_textcat_multilabel`, `mtl_ner`) and a weighting from the `mtl_weightings`
 registry that decides how the heads' gradients combine in the encoder.
+
+The components import torch and spacy-transformers; they are loaded on first use
+(spaCy finds them through entry points), so that the data tools start fast.
 """
+from importlib import import_module
+from typing import Any
+
 from . import registry  # noqa: F401  (creates the mtl_weightings registry first)
-from . import encoder, weighting  # noqa: F401  (registers their functions)
-from .pipeline import (
-    MultiTaskEntityRecognizer,
-    MultiTaskMultiLabelTextCategorizer,
-    MultiTaskTextCategorizer,
-    MultiTaskTransformer,
-    TaskHead,
-)
+from . import weighting  # noqa: F401  (registers the strategies)
 from .weighting import TaskGradients, Weighting
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MultiTaskEntityRecognizer",
-    "MultiTaskMultiLabelTextCategorizer",
-    "MultiTaskTextCategorizer",
-    "MultiTaskTransformer",
-    "TaskGradients",
-    "TaskHead",
-    "Weighting",
-]
+_LAZY = {
+    "MultiTaskEntityRecognizer": "spacy_mtl.pipeline.ner",
+    "MultiTaskMultiLabelTextCategorizer": "spacy_mtl.pipeline.textcat",
+    "MultiTaskTextCategorizer": "spacy_mtl.pipeline.textcat",
+    "MultiTaskTransformer": "spacy_mtl.pipeline.shared_transformer",
+    "TaskHead": "spacy_mtl.pipeline.task_head",
+}
+
+__all__ = ["TaskGradients", "Weighting", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'spacy_mtl' has no attribute {name!r}")

@@ -20,7 +20,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             print(f"  {name:<10} {help_text}")
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
     module = importlib.import_module(COMMANDS[argv[0]][0])
-    module.main(argv[1:])
+    sys.exit(module.main(argv[1:]))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ They are spaCy's `textcat` and `textcat_multilabel` with three changes:
   (stock exclusive `textcat` trains an empty `doc.cats` towards all zeros);
 - the loss reported to spaCy's `losses` and to the weighting is the true loss, the
   mean negative log-likelihood per annotated doc (stock logs a mean squared error);
-- a batch without any annotated doc is skipped, as `TaskHead` requires.
+- a batch without any annotated doc is skipped, as `TaskHead` requires;
+- scores are computed over the docs annotated for the head only.
 """
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 import warnings
 
 import numpy
@@ -64,6 +65,15 @@ class _CatsHead(TaskHead):
             [any(label in eg.reference.cats for label in self.labels) for eg in examples],
             dtype="f",
         )
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+        """spaCy's textcat scores over the docs annotated for this head only.
+
+        Stock `Scorer.score_cats` (exclusive) counts a doc without cats as a wrong
+        prediction; in a multi-task dev set those are the other tasks' docs.
+        """
+        annotated = [eg for eg in examples if any(label in eg.reference.cats for label in self.labels)]
+        return super().score(annotated, **kwargs)
 
     def update(
         self,

@@ -64,3 +64,14 @@ def test_multilabel_head_loss_is_binary_cross_entropy(tiny_encoder):
     losses = {}
     nlp.update(examples, sgd=False, drop=0.0, losses=losses)
     assert losses["textcat"] == pytest.approx(expected / 2, rel=1e-5)
+
+
+def test_scores_ignore_docs_without_cats(make_nlp):
+    nlp, examples = make_nlp()
+    randomize_head(nlp, "textcat")
+    annotated = [eg for eg in examples if eg.reference.cats]
+    assert len(annotated) < len(examples)
+    mixed_scores = nlp.evaluate(examples)
+    annotated_scores = nlp.evaluate(annotated)
+    for key in ("cats_score", "cats_macro_f", "cats_micro_p", "cats_macro_auc"):
+        assert mixed_scores[key] == pytest.approx(annotated_scores[key])

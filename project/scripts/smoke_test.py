@@ -1,0 +1,86 @@
+"""Install the packaged pipeline into a fresh virtualenv and load it in a new process.
+
+    python scripts/smoke_test.py DIST_DIR PACKAGE_NAME [--venv DIR]
+
+DIST_DIR holds the pipeline wheel and the spacy-mtl wheel. Everything else the
+virtualenv needs (spaCy, torch, ...) is first copied into a local wheelhouse with
+`pip download`, so that the install itself runs with `--no-index`, as an app's
+deployment would. Exits non-zero if installing, loading or annotating fails.
+"""
+import argparse
+import json
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import sys
+import venv
+
+TWEETS = [
+    "Just landed in Paris , can't wait to see the Eiffel Tower !",
+    "Apple support kept me on hold for two hours . Never again .",
+    "Watching the Lakers game with @mike tonight",
+]
+
+# Run inside the fresh virtualenv: only the installed wheels are importable there.
+CHECK = """
+import json, sys, spacy
+nlp = spacy.load(sys.argv[1])
+assert {"transformer", "textcat", "ner"} <= set(nlp.pipe_names), nlp.pipe_names
+for doc in nlp.pipe(json.loads(sys.argv[2])):
+    assert doc.cats and abs(sum(doc.cats.values()) - 1.0) < 1e-3, doc.cats
+    print(json.dumps({"text": doc.text, "cats": {k: round(v, 3) for k, v in doc.cats.items()},
+                      "ents": [[e.text, e.label_] for e in doc.ents]}))
+print("performance:", json.dumps({k: v for k, v in nlp.meta.get("performance", {}).items() if k.startswith("test_")}))
+"""
+
+
+def run(command: list, **kwargs) -> None:
+    print("$", " ".join(str(part) for part in command), flush=True)
+    subprocess.run(command, check=True, **kwargs)
+
+
+def build_wheelhouse(wheelhouse: Path) -> None:
+    """Download (from pip's cache where possible) the pinned requirements of this
+    environment, less this project's own distributions."""
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        check=True, capture_output=True, text=True,
+    ).stdout.splitlines()
+    wanted = [line for line in frozen if line and not line.startswith(("-e", "#")) and " @ " not in line
+              and not line.lower().startswith(("spacy-mtl", "en-"))]
+    requirements = wheelhouse / "requirements.txt"
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    requirements.write_text("\n".join(wanted) + "\n")
+    run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", wheelhouse, "-r", requirements])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dist", type=Path, help="folder with the pipeline and spacy-mtl wheels")
+    parser.add_argument("package", help="pipeline package name, e.g. en_mtl_tweets")
+    parser.add_argument("--venv", type=Path, default=Path("packages/smoke-venv"))
+    parser.add_argument("--wheelhouse", type=Path, default=Path("packages/wheelhouse"))
+    args = parser.parse_args()
+
+    wheels = sorted(args.dist.glob("*.whl"))
+    names = {wheel.name.split("-")[0] for wheel in wheels}
+    if args.package not in names or "spacy_mtl" not in names:
+        raise SystemExit(f"{args.dist} must hold the {args.package} and spacy_mtl wheels; found {sorted(names)}")
+    for wheel in wheels:
+        print(f"{wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
+
+    build_wheelhouse(args.wheelhouse)
+    shutil.rmtree(args.venv, ignore_errors=True)
+    venv.create(args.venv, with_pip=True)
+    python = args.venv / "bin" / "python"
+    run([python, "-m", "pip", "install", "--quiet", "--no-index",
+         "--find-links", args.dist, "--find-links", args.wheelhouse, args.package])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": ""}
+    # A neutral working directory, so that nothing from this checkout is importable.
+    run([python.absolute(), "-c", CHECK, args.package, json.dumps(TWEETS)], cwd=args.venv, env=env)
+    print(f"Smoke test passed: {args.package} installs from {args.dist} and loads in a fresh virtualenv")
+
+
+if __name__ == "__main__":
+    main()

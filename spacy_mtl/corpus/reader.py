@@ -1,0 +1,317 @@
+"""``spacy_mtl.MultiTaskCorpus.v1``: a spaCy reader that mixes several single-task corpora.
+
+Config::
+
+    [corpora.train]
+    @readers = "spacy_mtl.MultiTaskCorpus.v1"
+    paths = {"textcat": "corpus/textcat/train.spacy", "ner": "corpus/ner/train.spacy"}
+    sampling = "proportional"   # "uniform", "temperature", or "none" (dev/evaluation)
+    temperature = 2.0           # used by "temperature"
+    cap = null                  # per-corpus size cap in the sampling weights
+    epoch_size = null           # examples per call; null = sum of the corpus sizes
+    shuffle = null              # null: true when sampling, false for "none"
+    seed = null                 # null: derived from the seed `spacy train` has just fixed
+
+    [corpora.dev]
+    @readers = "spacy_mtl.MultiTaskCorpus.v1"
+    paths = {"textcat": "corpus/textcat/dev.spacy", "ner": "corpus/ner/dev.spacy"}
+    sampling = "none"
+
+**Keys say which annotation a corpus provides.** A key is ``TASK[+TASK...][:NAME]``:
+``textcat`` (and ``textcat_multilabel``) → ``doc.cats``, ``ner`` → entities. So
+``"textcat+ner"`` is a corpus annotated for both, and ``"ner:wnut"``, ``"ner:conll"``
+are two entity corpora. A value is a ``.spacy`` file or a directory of them. Every
+reference doc gets the annotation its corpus does not provide marked missing:
+``doc.cats = {}`` without textcat, ``doc.set_ents([], default="missing")`` (``ent_iob ==
+0`` on every token) without ner. Components must treat those as "no gradient", not as
+"no category" / "no entity".
+
+**Sampling.** With K corpora of sizes n_k and c_k = min(n_k, cap) (c_k = n_k without a
+cap), each example comes from corpus k with probability
+
+* ``proportional``: c_k / Σ c (with a cap: T5's "examples-proportional mixing");
+* ``uniform``: 1 / K (cap ignored);
+* ``temperature``: c_k^(1/T) / Σ c^(1/T) (jiant / T5 temperature mixing; T = 1 is
+  proportional, T → ∞ approaches uniform);
+* ``none``: no sampling: every example of every corpus once, corpora in key order and
+  docs in file order (unless ``shuffle = true`` is given). Use it for dev corpora.
+
+Within a corpus, docs are drawn without replacement from a permutation (file order
+with ``shuffle = false``); when it is used up a new one is drawn. One call (an "epoch")
+yields ``epoch_size`` examples, and the state carries over between calls, so the next
+epoch continues the per-corpus passes. Everything is driven by ``random.Random``
+instances seeded from ``seed``, so two runs with the same seed yield the same
+sequence. With ``seed = null`` the seed is taken, without consuming it, from Python's
+global random state when the reader is built: ``spacy train`` fixes that state with
+``[training] seed`` just before it builds the corpora, so runs are reproducible and
+change with ``[training] seed``; write ``seed = ${training.seed}`` to make it explicit.
+
+**spaCy's training loop and epochs.** With ``[training] max_epochs >= 0`` (the default
+is 0) spaCy calls the train corpus once, keeps that list and reshuffles it every epoch,
+so only the first draw is ever used. Set ``max_epochs = -1`` (and stop with
+``max_steps``) to have a fresh draw of ``epoch_size`` examples each epoch.
+
+**Evaluation with missing annotation** (spaCy 3.8 scorers, checked in
+tests/corpus/test_reader.py): the NER scorer (``get_ner_prf``) skips references without
+entity annotation, so textcat docs do not affect the entity scores. ``Scorer.score_cats``
+skips docs with empty cats only when ``multi_label=True``; with exclusive classes
+(``multi_label=False``, the ``textcat`` scorer) an NER doc with ``cats = {}`` counts as
+a false positive of whatever class the model predicts, and as a negative for every
+class in the AUC. A textcat component scoring this dev corpus must filter out examples
+whose reference has no cats before calling ``score_cats``.
+"""
+import itertools
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.util import registry
+from spacy.vocab import Vocab
+
+READER_NAME = "spacy_mtl.MultiTaskCorpus.v1"
+TASK_ANNOTATIONS: Dict[str, str] = {"textcat": "cats", "textcat_multilabel": "cats", "ner": "ents"}
+SAMPLING_MODES = ("proportional", "uniform", "temperature", "none")
+
+
+def corpus_annotations(key: str) -> FrozenSet[str]:
+    """The annotations ("cats", "ents") that a corpus key promises; see the module docstring."""
+    tasks = [task.strip() for task in key.split(":", 1)[0].split("+")]
+    unknown = [task for task in tasks if task not in TASK_ANNOTATIONS]
+    if unknown:
+        raise ValueError(
+            f"{READER_NAME}: paths key {key!r} names unknown task(s) {unknown}; "
+            f"a key is TASK[+TASK...][:NAME] with TASK in {sorted(TASK_ANNOTATIONS)}"
+        )
+    return frozenset(TASK_ANNOTATIONS[task] for task in tasks)
+
+
+def sampling_probabilities(
+    sizes: Sequence[int], sampling: str, temperature: float = 2.0, cap: Optional[int] = None
+) -> List[float]:
+    """Probability of drawing from each corpus (see the module docstring).
+
+    For ``"none"`` it is each corpus's share of one pass, n_k / Σ n.
+    """
+    capped = [min(n, cap) if cap is not None else n for n in sizes]
+    if sampling == "uniform":
+        weights = [1.0] * len(sizes)
+    elif sampling == "temperature":
+        weights = [c ** (1.0 / temperature) for c in capped]
+    elif sampling == "proportional":
+        weights = [float(c) for c in capped]
+    elif sampling == "none":
+        weights = [float(n) for n in sizes]
+    else:
+        raise ValueError(f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}")
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def _seed_from_global_random() -> int:
+    """A seed drawn from a copy of Python's global random state, which stays untouched."""
+    copy = random.Random()
+    copy.setstate(random.getstate())
+    return copy.getrandbits(32)
+
+
+def _read_doc_bins(key: str, path: Union[str, Path]) -> List[DocBin]:
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} does not exist")
+    files = sorted(path.rglob("*.spacy")) if path.is_dir() else [path]
+    if not files:
+        raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} holds no .spacy files")
+    doc_bins = []
+    for file in files:
+        try:
+            doc_bins.append(DocBin().from_disk(file))
+        except ValueError as err:
+            raise ValueError(f"{READER_NAME}: paths[{key!r}]: {file} is not a .spacy file ({err})") from None
+    return doc_bins
+
+
+@dataclass
+class _Source:
+    """One corpus and where its sampling stands."""
+
+    key: str
+    annotations: FrozenSet[str]
+    doc_bins: List[DocBin]
+    size: int
+    rng: random.Random
+    order: List[int] = field(default_factory=list)  # current pass over range(size)
+    cursor: int = 0
+
+
+class MultiTaskCorpus:
+    """Callable ``(nlp) -> Iterator[Example]`` mixing several corpora; see the module docstring."""
+
+    def __init__(
+        self,
+        paths: Mapping[str, Union[str, Path]],
+        *,
+        sampling: str = "proportional",
+        temperature: float = 2.0,
+        cap: Optional[int] = None,
+        epoch_size: Optional[int] = None,
+        shuffle: Optional[bool] = None,
+        seed: Optional[int] = None,
+        gold_preproc: bool = False,
+    ) -> None:
+        # Cheap checks first, so a config typo fails before any file is read.
+        if sampling not in SAMPLING_MODES:
+            raise ValueError(f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}")
+        if not temperature > 0:
+            raise ValueError(f"{READER_NAME}: temperature must be > 0, got {temperature}")
+        if cap is not None and cap < 1:
+            raise ValueError(f"{READER_NAME}: cap must be a positive integer or null, got {cap}")
+        if epoch_size is not None and epoch_size < 1:
+            raise ValueError(f"{READER_NAME}: epoch_size must be a positive integer or null, got {epoch_size}")
+        if epoch_size is not None and sampling == "none":
+            raise ValueError(
+                f"{READER_NAME}: epoch_size has no meaning with sampling = 'none' (one pass); set it to null"
+            )
+        if not paths:
+            raise ValueError(f"{READER_NAME}: paths is empty; give at least one corpus, e.g. {{'ner': 'train.spacy'}}")
+        annotations = {key: corpus_annotations(key) for key in paths}
+
+        self.sampling = sampling
+        self.temperature = temperature
+        self.cap = cap
+        self.shuffle = shuffle if shuffle is not None else sampling != "none"
+        self.gold_preproc = gold_preproc
+        self.seed = seed if seed is not None else _seed_from_global_random()
+        self._paths = dict(paths)
+        self._annotations = annotations
+        self._epoch_size = epoch_size
+        self._mix_rng = random.Random(f"{self.seed}:mix")
+        self._cache: Optional[Tuple[Vocab, List[List[Doc]]]] = None
+        # The files are read on first use, as spaCy's own Corpus does, so that a
+        # config can be resolved (e.g. by `spacy debug config`) before the data exists.
+        self._loaded: Optional[List[_Source]] = None
+
+    @property
+    def _sources(self) -> List[_Source]:
+        if self._loaded is None:
+            self._loaded = []
+            for key, path in self._paths.items():
+                doc_bins = _read_doc_bins(key, path)
+                size = sum(len(doc_bin) for doc_bin in doc_bins)
+                if size == 0:
+                    raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} holds no docs")
+                # String seeds are hashed with SHA-512, the same in every process.
+                rng = random.Random(f"{self.seed}:{key}")
+                self._loaded.append(_Source(key, self._annotations[key], doc_bins, size, rng))
+            sizes = [s.size for s in self._loaded]
+            self._probabilities = sampling_probabilities(sizes, self.sampling, self.temperature, self.cap)
+            self._cum_weights = list(itertools.accumulate(self._probabilities))
+        return self._loaded
+
+    @property
+    def epoch_size(self) -> int:
+        """Examples drawn per call: as configured, else the sum of the corpus sizes."""
+        return self._epoch_size if self._epoch_size is not None else sum(self.sizes.values())
+
+    @property
+    def sizes(self) -> Dict[str, int]:
+        """Number of docs per corpus key."""
+        return {s.key: s.size for s in self._sources}
+
+    @property
+    def probabilities(self) -> Dict[str, float]:
+        """Probability of drawing from each corpus key (share of one pass for "none")."""
+        return {s.key: p for s, p in zip(self._sources, self._probabilities)}
+
+    def __call__(self, nlp: Language) -> Iterator[Example]:
+        """Yield one epoch of examples (see the module docstring)."""
+        docs = self._reference_docs(nlp.vocab)
+        if self.sampling == "none":
+            pairs = [(i, j) for i, source in enumerate(self._sources) for j in range(source.size)]
+            if self.shuffle:
+                self._mix_rng.shuffle(pairs)
+            for i, j in pairs:
+                yield self._make_example(nlp, docs[i][j])
+            return
+        indices = range(len(self._sources))
+        for _ in range(self.epoch_size):
+            i = self._mix_rng.choices(indices, cum_weights=self._cum_weights)[0]
+            yield self._make_example(nlp, docs[i][self._next_index(self._sources[i])])
+
+    def _next_index(self, source: _Source) -> int:
+        """The next doc of a corpus: without replacement, a new pass when one is used up."""
+        if source.cursor == len(source.order):
+            source.order = list(range(source.size))
+            if self.shuffle:
+                source.rng.shuffle(source.order)
+            source.cursor = 0
+        source.cursor += 1
+        return source.order[source.cursor - 1]
+
+    def _make_example(self, nlp: Language, reference: Doc) -> Example:
+        # As spaCy's Corpus: gold tokens when asked for, or when the reference's spacing
+        # is unknown (its text would not reproduce its tokens).
+        if self.gold_preproc or reference.has_unknown_spaces:
+            words = [token.text for token in reference]
+            spaces = [bool(token.whitespace_) for token in reference]
+            return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
+        return Example(nlp.make_doc(reference.text), reference)
+
+    def _reference_docs(self, vocab: Vocab) -> List[List[Doc]]:
+        """The docs of every corpus with missing annotation marked, cached per vocab."""
+        if self._cache is None or self._cache[0] is not vocab:
+            self._cache = (vocab, [self._load(source, vocab) for source in self._sources])
+        return self._cache[1]
+
+    def _load(self, source: _Source, vocab: Vocab) -> List[Doc]:
+        docs = [doc for doc_bin in source.doc_bins for doc in doc_bin.get_docs(vocab)]
+        where = f"{READER_NAME}: paths[{source.key!r}]"
+        empty = [i for i, doc in enumerate(docs) if len(doc) == 0]
+        if empty:
+            raise ValueError(f"{where}: {len(empty)} empty docs (first at index {empty[0]})")
+        # A corpus that promises an annotation but carries none of it is most likely the
+        # wrong file under the wrong key; training on it would teach "no entities".
+        if "cats" in source.annotations:
+            if not any(doc.cats for doc in docs):
+                raise ValueError(f"{where}: labels textcat, but none of its {len(docs)} docs has cats")
+        else:
+            for doc in docs:
+                doc.cats = {}
+        if "ents" in source.annotations:
+            if not any(doc.has_annotation("ENT_IOB") for doc in docs):
+                raise ValueError(f"{where}: labels ner, but none of its {len(docs)} docs has entity annotation")
+        else:
+            for doc in docs:
+                doc.set_ents([], default="missing")
+        return docs
+
+
+@registry.readers(READER_NAME)
+def create_multitask_corpus(
+    paths: Dict[str, Union[str, Path]],
+    sampling: str = "proportional",
+    temperature: float = 2.0,
+    cap: Optional[int] = None,
+    epoch_size: Optional[int] = None,
+    shuffle: Optional[bool] = None,
+    seed: Optional[int] = None,
+    gold_preproc: bool = False,
+) -> MultiTaskCorpus:
+    """Build a :class:`MultiTaskCorpus`; the arguments are described in the module docstring.
+
+    ``gold_preproc``: build the predicted docs from the reference tokens instead of
+    re-tokenising the text (as in spaCy's ``Corpus``).
+    """
+    return MultiTaskCorpus(
+        paths,
+        sampling=sampling,
+        temperature=temperature,
+        cap=cap,
+        epoch_size=epoch_size,
+        shuffle=shuffle,
+        seed=seed,
+        gold_preproc=gold_preproc,
+    )
