@@ -35,16 +35,25 @@ print("performance:", json.dumps({k: v for k, v in nlp.meta.get("performance", {
 """
 
 
-def run(command: list, **kwargs) -> None:
-    print("$", " ".join(str(part) for part in command), flush=True)
-    subprocess.run(command, check=True, **kwargs)
+def run(command: list, quiet: bool = False, **kwargs) -> None:
+    """Run `command`; with `quiet`, show its output only if it fails."""
+    shown = ["<script>" if "\n" in str(part) else str(part) for part in command]
+    print("$", " ".join(shown), flush=True)
+    if not quiet:
+        subprocess.run(command, check=True, **kwargs)
+        return
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        print(result.stdout + result.stderr, file=sys.stderr)
+        raise SystemExit(f"command failed with exit code {result.returncode}")
 
 
 def build_wheelhouse(wheelhouse: Path) -> None:
     """Download (from pip's cache where possible) the pinned requirements of this
     environment, less this project's own distributions."""
     frozen = subprocess.run(
-        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        # --all: setuptools too, which torch, spaCy and thinc require at run time.
+        [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
         check=True, capture_output=True, text=True,
     ).stdout.splitlines()
     wanted = [line for line in frozen if line and not line.startswith(("-e", "#")) and " @ " not in line
@@ -52,7 +61,7 @@ def build_wheelhouse(wheelhouse: Path) -> None:
     requirements = wheelhouse / "requirements.txt"
     wheelhouse.mkdir(parents=True, exist_ok=True)
     requirements.write_text("\n".join(wanted) + "\n")
-    run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", wheelhouse, "-r", requirements])
+    run([sys.executable, "-m", "pip", "download", "--no-deps", "--dest", wheelhouse, "-r", requirements], quiet=True)
 
 
 def main() -> None:
@@ -74,8 +83,8 @@ def main() -> None:
     shutil.rmtree(args.venv, ignore_errors=True)
     venv.create(args.venv, with_pip=True)
     python = args.venv / "bin" / "python"
-    run([python, "-m", "pip", "install", "--quiet", "--no-index",
-         "--find-links", args.dist, "--find-links", args.wheelhouse, args.package])
+    run([python, "-m", "pip", "install", "--no-index",
+         "--find-links", args.dist, "--find-links", args.wheelhouse, args.package], quiet=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": ""}
     # A neutral working directory, so that nothing from this checkout is importable.
     run([python.absolute(), "-c", CHECK, args.package, json.dumps(TWEETS)], cwd=args.venv, env=env)
