@@ -197,3 +197,29 @@ def test_save_load_round_trip(make_nlp, tmp_path):
     loaded.get_pipe("transformer").weighting.n_steps = 0
     loaded.get_pipe("transformer").from_bytes(trf_bytes)
     assert loaded.get_pipe("transformer").weighting.n_steps == 3
+
+
+@pytest.mark.parametrize("accumulate_gradient", [1, 2])
+def test_spacy_train_loop_one_backward_per_sub_batch(make_nlp, accumulate_gradient):
+    """spaCy's own training loop (what `spacy train` runs), with gradient accumulation:
+    every sub-batch gets exactly one backward pass, and every step applies them."""
+    from spacy.training.loop import subdivide_batch, train_while_improving
+
+    nlp, examples = make_nlp()
+    batches = [(0, examples)] * 3
+    n_sub_batches = sum(len(list(subdivide_batch(b, accumulate_gradient))) for _, b in batches)
+    counter = BackwardCounter(nlp)
+    params = [p.detach().clone() for p in encoder_module(nlp).parameters()]
+    steps = train_while_improving(
+        nlp, Adam(0.001), batches, lambda: (0.0, {}),
+        dropout=0.0, eval_frequency=100, accumulate_gradient=accumulate_gradient, patience=0,
+        max_steps=0, exclude=[], annotating_components=[], before_update=None,
+    )
+    try:
+        for _ in steps:
+            # After each step the optimizer has consumed the encoder's gradient.
+            assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in encoder_module(nlp).parameters())
+    finally:
+        counter.close()
+    assert counter.count == n_sub_batches >= 3 * accumulate_gradient - 1
+    assert any(not bool((p.detach() == b).all()) for p, b in zip(encoder_module(nlp).parameters(), params))
