@@ -7,7 +7,7 @@ packaged wheel carries them.
 """
 import json
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import spacy
 import srsly

@@ -20,6 +20,8 @@ import srsly
 from thinc.api import Model, Optimizer, get_array_module
 from thinc.types import Floats1d, Floats2d
 
+from ._math import check_number, new_rng, rng_state, set_rng_state
+
 
 @dataclass
 class TaskGradients:
@@ -98,3 +100,25 @@ class Weighting:
         if self.model is not None and "model" in msg:
             self.model.from_bytes(msg["model"])
         return self
+
+
+class SeededWeighting(Weighting):
+    """A strategy that draws random numbers: its generator is seeded from the config
+    and its state is saved, so that a resumed run draws what an uninterrupted one
+    would."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        check_number(self.name, "seed", seed, integer=True, at_least=0)
+        self.seed = seed
+        self.rng = new_rng(seed)
+
+    def initialize(self, tasks: Sequence[str]) -> None:
+        super().initialize(tasks)
+        self.rng = new_rng(self.seed)
+
+    def get_state(self) -> Dict[str, Any]:
+        return {"rng": rng_state(self.rng)}
+
+    def set_state(self, state: Dict[str, Any]) -> None:
+        set_rng_state(self.rng, state["rng"])

@@ -1,12 +1,12 @@
 """PCGrad: gradient surgery (Yu, Kumar, Gupta, Levine, Hausman & Finn, NeurIPS 2020)."""
-from typing import Any, Dict, Sequence
+from typing import Sequence
 
 import numpy
 from thinc.types import Floats1d
 
 from ..registry import mtl_weightings
-from ._math import check_number, gram, new_rng, rng_state, set_rng_state
-from .base import TaskGradients, Weighting
+from ._math import gram
+from .base import SeededWeighting, TaskGradients
 
 
 def project_conflicting(gram_matrix: numpy.ndarray, orders: Sequence[Sequence[int]]) -> numpy.ndarray:
@@ -31,7 +31,7 @@ def project_conflicting(gram_matrix: numpy.ndarray, orders: Sequence[Sequence[in
     return coefs
 
 
-class PCGradWeighting(Weighting):
+class PCGradWeighting(SeededWeighting):
     """Project each task gradient off the gradients it conflicts with, then sum.
 
     For each task i, the other tasks j come in a fresh random order (a seeded
@@ -49,27 +49,11 @@ class PCGradWeighting(Weighting):
 
     name = "spacy_mtl.pcgrad.v1"
 
-    def __init__(self, seed: int = 0) -> None:
-        super().__init__()
-        check_number(self.name, "seed", seed, integer=True, at_least=0)
-        self.seed = seed
-        self.rng = new_rng(seed)
-
-    def initialize(self, tasks: Sequence[str]) -> None:
-        super().initialize(tasks)
-        self.rng = new_rng(self.seed)
-
     def weights(self, step: TaskGradients) -> Floats1d:
         """The effective coefficients c; draws the step's random orders."""
         k = len(step.tasks)
         orders = [self.rng.permutation([j for j in range(k) if j != i]) for i in range(k)]
         return project_conflicting(gram(step.grads), orders).sum(axis=0)
-
-    def get_state(self) -> Dict[str, Any]:
-        return {"rng": rng_state(self.rng)}
-
-    def set_state(self, state: Dict[str, Any]) -> None:
-        set_rng_state(self.rng, state["rng"])
 
 
 @mtl_weightings("spacy_mtl.pcgrad.v1")

@@ -1,14 +1,13 @@
 """Random Loss Weighting (Lin, Ye, Xu, Shi & Zhang, TMLR 2022)."""
-from typing import Any, Dict, Sequence
 
 from thinc.types import Floats1d
 
 from ..registry import mtl_weightings
-from ._math import check_number, new_rng, rng_state, set_rng_state, softmax
-from .base import TaskGradients, Weighting
+from ._math import softmax
+from .base import SeededWeighting, TaskGradients
 
 
-class RLWWeighting(Weighting):
+class RLWWeighting(SeededWeighting):
     """Fresh random weights every step: w = k · softmax(ε), ε ~ N(0, I_k).
 
     The paper draws λ = softmax(ε) over the T tasks, so the weights sum to 1. We draw
@@ -20,26 +19,10 @@ class RLWWeighting(Weighting):
 
     name = "spacy_mtl.rlw.v1"
 
-    def __init__(self, seed: int = 0) -> None:
-        super().__init__()
-        check_number(self.name, "seed", seed, integer=True, at_least=0)
-        self.seed = seed
-        self.rng = new_rng(seed)
-
-    def initialize(self, tasks: Sequence[str]) -> None:
-        super().initialize(tasks)
-        self.rng = new_rng(self.seed)
-
     def weights(self, step: TaskGradients) -> Floats1d:
         """This step's random weights (each call draws new ones)."""
         k = len(step.tasks)
         return k * softmax(self.rng.standard_normal(k))
-
-    def get_state(self) -> Dict[str, Any]:
-        return {"rng": rng_state(self.rng)}
-
-    def set_state(self, state: Dict[str, Any]) -> None:
-        set_rng_state(self.rng, state["rng"])
 
 
 @mtl_weightings("spacy_mtl.rlw.v1")

@@ -2,7 +2,7 @@
 import pytest
 import spacy
 
-from conftest import load_config, mixed_examples
+from helpers import load_config, mixed_examples
 from spacy_mtl.weighting.static import make_static_weighting
 
 

@@ -4,7 +4,7 @@ import math
 import numpy
 import pytest
 
-from conftest import cats_example, ner_example
+from helpers import cats_example, ner_example
 from spacy_mtl.pipeline.ner import gold_action_nll
 
 

@@ -5,7 +5,7 @@ import spacy
 from thinc.api import Adam
 
 import recording_weighting  # noqa: F401  (registers tests.recording.v1)
-from conftest import (
+from helpers import (
     BackwardCounter,
     cats_example,
     clear_encoder_grads,

@@ -5,7 +5,7 @@ import spacy
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from conftest import cats_example, load_config, ner_example, randomize_head
+from helpers import cats_example, load_config, ner_example, randomize_head
 
 
 def textcat_param_grads(textcat):
