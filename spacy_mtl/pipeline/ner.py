@@ -101,7 +101,8 @@ class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
         self._n_transitions += len(states)
         # The mean so far; complete once the last step ran, before the backward pass
         # reaches the transformer (the parser backpropagates into it at the end).
-        self.batch_loss = self._nll_total / max(self._n_transitions, 1)
+        self.batch_count = max(self._n_transitions, 1)
+        self.batch_loss = self._nll_total / self.batch_count
         return d_scores
 
 

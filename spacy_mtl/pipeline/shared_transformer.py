@@ -8,9 +8,10 @@ whether it has gold in the batch (`TaskHead.has_task_gold`), collects the gradie
 each one that has, and when the last of them arrives lets the configured weighting
 combine them into the single gradient of the one backward pass.
 
-The weighting sees, per task, the head's true loss and its gradient with respect to
-the transformer's output (the shared representation). Those gradients come for free:
-they are what the listeners send back anyway.
+The weighting sees, per task, the head's true loss (a mean negative log-likelihood)
+and the gradient of that loss with respect to the transformer's output (the shared
+representation). Those gradients come for free: they are what the listeners send
+back, divided by the number of terms the head's loss is a mean of.
 """
 from dataclasses import dataclass, field
 from functools import partial
@@ -77,6 +78,7 @@ class PendingBackward:
     losses_log: Dict[str, float]
     grads: Dict[str, DocTensors] = field(default_factory=dict)
     task_losses: Dict[str, Optional[float]] = field(default_factory=dict)
+    task_counts: Dict[str, int] = field(default_factory=dict)
     sgd: Optional[Optimizer] = None
 
 
@@ -223,6 +225,7 @@ class MultiTaskTransformer(Transformer):
             )
         pending.grads[task] = [list(d.tensors) for d in d_trf_datas]
         pending.task_losses[task] = self.task_heads[task].batch_loss
+        pending.task_counts[task] = self.task_heads[task].batch_count
         if pending.expected <= set(pending.grads):
             self._run_backward()
         return []
@@ -238,7 +241,7 @@ class MultiTaskTransformer(Transformer):
             step = TaskGradients(
                 tasks=tasks,
                 losses=numpy.asarray([pending.task_losses[t] for t in tasks], dtype="float64"),
-                grads=xp.stack([_flatten(pending.grads[t], xp) for t in tasks]),
+                grads=xp.stack([_flatten(pending.grads[t], xp) / pending.task_counts[t] for t in tasks]),
             )
             combined, weights = self.weighting.combine(step)
             grad_norms = xp.sqrt((step.grads**2).sum(axis=1))

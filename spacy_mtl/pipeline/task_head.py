@@ -11,13 +11,19 @@ class TaskHead:
     The shared transformer asks each head, before the heads update, whether the batch
     holds gold for its task (`has_task_gold`), so that it knows whose gradient to wait
     for before running the single backward pass. A head's `update` must skip the
-    batch exactly when `has_task_gold` is False, and must set `batch_loss` (its true
-    loss on the batch) before its gradient reaches the transformer.
+    batch exactly when `has_task_gold` is False, and must set `batch_loss` and
+    `batch_count` before its gradient reaches the transformer.
     """
 
     #: The head's true loss on the batch of its last `update`: a mean negative
     #: log-likelihood, comparable across steps (what loss-based weightings read).
     batch_loss: Optional[float] = None
+    #: How many terms `batch_loss` is the mean of (annotated docs, transitions). A head
+    #: backpropagates the gradient of their sum, as stock spaCy does; the shared
+    #: transformer divides by this count, so that the gradient each weighting sees is
+    #: the gradient of the loss it sees. Without it, NER (a sum over every transition
+    #: of the batch) outweighs textcat (a sum over docs) a hundredfold in the encoder.
+    batch_count: int = 1
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
         """Whether any non-empty example of the batch is annotated for this task."""

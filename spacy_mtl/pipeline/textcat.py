@@ -101,6 +101,7 @@ class _CatsHead(TaskHead):
             warnings.warn(f"[spacy-mtl] '{self.name}': non-finite loss, batch skipped")
             return losses
         self.batch_loss = loss
+        self.batch_count = max(1, int(self._annotated_rows(examples).sum()))
         bp_scores(d_scores)
         if sgd is not None:
             self.finish_update(sgd)

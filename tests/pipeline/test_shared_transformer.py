@@ -223,3 +223,19 @@ def test_spacy_train_loop_one_backward_per_sub_batch(make_nlp, accumulate_gradie
         counter.close()
     assert counter.count == n_sub_batches >= 3 * accumulate_gradient - 1
     assert any(not bool((p.detach() == b).all()) for p, b in zip(encoder_module(nlp).parameters(), params))
+
+
+def test_task_gradients_are_gradients_of_the_mean_loss(make_nlp):
+    """Doubling a batch leaves each mean loss as it is and halves each doc's share of
+    its gradient: the weighting gets the gradient of the loss it is given, for NER
+    (a mean over transitions) as for textcat (a mean over docs)."""
+    nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
+    randomize_head(nlp, "textcat")
+    weighting = nlp.get_pipe("transformer").weighting
+    nlp.update(examples, sgd=False, drop=0.0)
+    single = weighting.steps[-1]
+    nlp.update(examples + examples, sgd=False, drop=0.0)
+    double = weighting.steps[-1]
+    numpy.testing.assert_allclose(double.losses, single.losses, rtol=1e-5)
+    width = single.grads.shape[1]
+    numpy.testing.assert_allclose(2 * double.grads[:, :width], single.grads, rtol=1e-3, atol=1e-9)
