@@ -249,6 +249,11 @@ class MultiTaskTransformer(Transformer):
                 task: {"loss": float(loss), "weight": float(w), "grad_norm": float(norm)}
                 for task, loss, w, norm in zip(tasks, step.losses, weights, grad_norms)
             }
+            # The weighting combined gradients of mean losses. The encoder gets that
+            # times the number of docs, the scale of stock spaCy's per-doc sums:
+            # Adam's epsilon (1e-8, added to the uncorrected second moment) would
+            # otherwise damp the tiny early updates of a mean over a whole batch.
+            combined = combined * len(pending.trf_full.doc_data)
             pending.losses_log[self.name] += float((combined**2).sum())
             d_tensors = _unflatten(combined, pending.grads[tasks[0]])
             pending.backprop(pending.trf_full.unsplit_by_doc(d_tensors))
