@@ -47,13 +47,14 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
     series = read_trace(trace)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, key, title in zip(axes, ("loss", "weight", "grad_norm"),
-                              ("true loss (mean NLL)", "weight", "representation gradient norm")):
+                              ("true loss (mean NLL)", "weight", "gradient norm on the shared encoder")):
         for task, values in sorted(series.items()):
             steps = [s for s, _ in values[key]]
             ax.plot(steps, moving_average([v for _, v in values[key]], window), label=task)
-        ax.set_title(f"{title}, moving average of {window} steps")
+        ax.set_title(title)
         ax.set_xlabel("step")
         ax.legend()
+    fig.suptitle(f"{trace.name}: per task, moving average of {window} steps")
     fig.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=100)
