@@ -235,13 +235,25 @@ class MultiTaskTransformer(Transformer):
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        tasks = [task for task in self.tasks if task in pending.grads and self._usable(task, pending)]
+        tasks, rows = [], []
+        for task in [t for t in self.tasks if t in pending.grads]:
+            xp = get_array_module(pending.grads[task][0][0])
+            row = _flatten(pending.grads[task], xp) / pending.task_counts[task]
+            loss = pending.task_losses[task]
+            # A task whose loss or gradient is not finite sits this step out.
+            if loss is None or not math.isfinite(loss) or not bool(xp.isfinite(row).all()):
+                warnings.warn(
+                    f"[spacy-mtl] '{self.name}': task '{task}' gave a non-finite loss or "
+                    "gradient; it is left out of this step"
+                )
+                continue
+            tasks.append(task)
+            rows.append(row)
         if tasks:
-            xp = get_array_module(pending.grads[tasks[0]][0][0])
             step = TaskGradients(
                 tasks=tasks,
                 losses=numpy.asarray([pending.task_losses[t] for t in tasks], dtype="float64"),
-                grads=xp.stack([_flatten(pending.grads[t], xp) / pending.task_counts[t] for t in tasks]),
+                grads=xp.stack(rows),
             )
             combined, weights = self.weighting.combine(step)
             grad_norms = xp.sqrt((step.grads**2).sum(axis=1))
@@ -259,20 +271,6 @@ class MultiTaskTransformer(Transformer):
             pending.backprop(pending.trf_full.unsplit_by_doc(d_tensors))
         if pending.sgd not in (None, False):
             self._step(pending.sgd)
-
-    def _usable(self, task: str, pending: PendingBackward) -> bool:
-        """A task whose loss or gradient is not finite sits this step out."""
-        loss = pending.task_losses[task]
-        finite = loss is not None and math.isfinite(loss)
-        if finite:
-            xp = get_array_module(pending.grads[task][0][0])
-            finite = all(bool(xp.isfinite(t).all()) for doc in pending.grads[task] for t in doc)
-        if not finite:
-            warnings.warn(
-                f"[spacy-mtl] '{self.name}': task '{task}' gave a non-finite loss or "
-                "gradient; it is left out of this step"
-            )
-        return finite
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Step the transformer and the weighting.
