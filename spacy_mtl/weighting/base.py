@@ -73,7 +73,10 @@ class Weighting:
         """
         weights = numpy.asarray(self.weights(step), dtype="float64")
         xp = get_array_module(step.grads)
-        return xp.asarray(weights, dtype=step.grads.dtype) @ step.grads, weights
+        w = xp.asarray(weights, dtype=step.grads.dtype)
+        # Not `w @ grads`: on numpy that matrix-vector product leaves OpenBLAS threads
+        # spinning, which slowed the encoder's backward pass right after it by ~15%.
+        return (w[:, None] * step.grads).sum(axis=0), weights
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Step the learnable parameters, if the strategy has any."""
