@@ -24,7 +24,7 @@ from thinc.api import Config, Optimizer, set_gpu_allocator
 from thinc.util import has_cupy_gpu, has_torch_cuda_gpu
 from transformers import AutoModel, AutoTokenizer
 
-import spacy_mtl  # noqa: F401  (registers the mtl_* factories and the weightings)
+import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry; factories come by entry point)
 from spacy_mtl.corpus.convert import convert_corpora
 from spacy_mtl.encoder import resolve_encoder
 
@@ -74,13 +74,13 @@ class Device:
         return self.gpu_id >= 0
 
     @property
-    def torch(self) -> torch.device:
+    def torch_device(self) -> torch.device:
         return torch.device(f"cuda:{self.gpu_id}" if self.on_gpu else "cpu")
 
     def sync(self) -> None:
         """Wait for queued GPU kernels: CUDA calls return before the work is done."""
         if self.on_gpu:
-            torch.cuda.synchronize(self.torch)
+            torch.cuda.synchronize(self.torch_device)
 
     def describe(self) -> str:
         if self.on_gpu:
@@ -292,7 +292,7 @@ class BareEncoder:
         self.device = device
         self.batches = batch_texts(corpus_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True)
-        self.model = AutoModel.from_pretrained(path).to(device.torch)
+        self.model = AutoModel.from_pretrained(path).to(device.torch_device)
         opt = config["training"]["optimizer"]
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(),
@@ -303,7 +303,7 @@ class BareEncoder:
         )
 
     def _encode(self, texts: Sequence[str]) -> torch.Tensor:
-        batch = self.tokenizer(list(texts), padding="longest", return_tensors="pt").to(self.device.torch)
+        batch = self.tokenizer(list(texts), padding="longest", return_tensors="pt").to(self.device.torch_device)
         return self.model(**batch).last_hidden_state
 
     def train_step(self, index: int) -> None:

