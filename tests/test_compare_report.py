@@ -1,0 +1,64 @@
+"""The `compare` report: Δm% against the single-task means, the verdict, the charts."""
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "project" / "scripts" / "compare.py"
+
+
+@pytest.fixture(scope="module")
+def compare():
+    spec = importlib.util.spec_from_file_location("compare_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_results(metrics: Path, setup: str, runs: list) -> None:
+    metrics.mkdir(parents=True, exist_ok=True)
+    for seed, (test, dev) in enumerate(runs):
+        result = {"setup": setup, "seed": seed, "seconds": 100.0 + seed, "scores": test, "dev_scores": dev}
+        (metrics / f"{setup}-s{seed}.json").write_text(json.dumps(result))
+
+
+def row(table: str, setup: str) -> list:
+    line = next(line for line in table.splitlines() if line.startswith(f"| {setup} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_report_delta_m_and_verdict(compare, tmp_path):
+    metrics = tmp_path / "metrics"
+    write_results(metrics, "single-textcat", [({"textcat": 0.75}, {"textcat": 0.70}), ({"textcat": 0.77}, {"textcat": 0.70})])
+    write_results(metrics, "single-ner", [({"ner": 0.50}, {"ner": 0.40}), ({"ner": 0.52}, {"ner": 0.40})])
+    write_results(metrics, "mtl-static", [
+        ({"textcat": 0.78, "ner": 0.52}, {"textcat": 0.77, "ner": 0.44}),
+        ({"textcat": 0.78, "ner": 0.54}, {"textcat": 0.77, "ner": 0.44}),
+    ])
+    # Better on average, but sentiment far below its single-task model.
+    write_results(metrics, "stock", [
+        ({"textcat": 0.30, "ner": 0.90}, {"textcat": 0.30, "ner": 0.90}),
+        ({"textcat": 0.30, "ner": 0.90}, {"textcat": 0.30, "ner": 0.90}),
+    ])
+    output = metrics / "report.md"
+    compare.report(argparse.Namespace(metrics=metrics, training=tmp_path / "training", output=output))
+
+    table = output.read_text()
+    # Single-task means 0.76 and 0.51; run 1: (+2/76 + 1/51)/2, run 2: (+2/76 + 3/51)/2.
+    expected = 100 * ((0.02 / 0.76 + 0.01 / 0.51) / 2 + (0.02 / 0.76 + 0.03 / 0.51) / 2) / 2
+    static = row(table, "mtl-static")
+    assert static[1] == "2"
+    assert static[2] == "78.0 ± 0.0" and static[3] == "53.0 ± 1.4"
+    assert static[4] == f"{expected:+.1f}"
+    assert static[5] == f"{100 * (0.07 / 0.70 + 0.04 / 0.40) / 2:+.1f}"
+    assert static[6] == "yes"
+    assert row(table, "stock")[6] == "no (textcat)"
+    assert row(table, "single-ner")[2] == "—"
+    assert (metrics / "scores.png").stat().st_size > 0
+
+
+def test_report_without_results_says_so(compare, tmp_path):
+    with pytest.raises(SystemExit, match="no results"):
+        compare.report(argparse.Namespace(metrics=tmp_path, training=tmp_path, output=tmp_path / "r.md"))
