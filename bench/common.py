@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import spacy
 import torch
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 from spacy.util import fix_random_seed, load_config, load_model_from_config, registry
 from thinc.api import Config, Optimizer, set_gpu_allocator
@@ -250,6 +251,20 @@ class Pipeline:
         """Annotate `texts` with nlp.pipe."""
         for _ in self.nlp.pipe(texts, batch_size=batch_size):
             pass
+
+    def infer_by_stage(self, texts: Sequence[str], batch_size: int, device: Device) -> Dict[str, float]:
+        """Annotate `texts` as nlp.pipe does, one batch at a time, and return the
+        seconds spent in each stage: "tokenizer", then every pipe by name."""
+        seconds = {"tokenizer": 0.0, **{name: 0.0 for name in self.nlp.pipe_names}}
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            docs: List[Doc] = []
+            seconds["tokenizer"] += timed(lambda: docs.extend(self.nlp.make_doc(text) for text in batch), device)
+            for name, proc in self.nlp.pipeline:
+                annotated: List[Doc] = []
+                seconds[name] += timed(lambda: annotated.extend(proc.pipe(docs, batch_size=batch_size)), device)
+                docs = annotated
+        return seconds
 
 
 def load_pipeline(spec: str, corpus_dir: Path) -> Pipeline:
