@@ -59,6 +59,29 @@ def test_report_delta_m_and_verdict(compare, tmp_path):
     assert (metrics / "scores.png").stat().st_size > 0
 
 
+def test_report_verdicts_with_one_seed_a_loss_and_old_results(compare, tmp_path):
+    metrics = tmp_path / "metrics"
+    write_results(metrics, "single-textcat", [({"textcat": 0.75}, {"textcat": 0.70}), ({"textcat": 0.77}, {"textcat": 0.70})])
+    write_results(metrics, "single-ner", [({"ner": 0.50}, {"ner": 0.40}), ({"ner": 0.52}, {"ner": 0.40})])
+    # Within one std of both single-task models, but below them on average.
+    write_results(metrics, "mtl-static", [
+        ({"textcat": 0.755, "ner": 0.505}, {"textcat": 0.70, "ner": 0.40}),
+        ({"textcat": 0.755, "ner": 0.505}, {"textcat": 0.70, "ner": 0.40}),
+    ])
+    write_results(metrics, "mtl-famo", [({"textcat": 0.80, "ner": 0.60}, {"textcat": 0.80, "ner": 0.60})])
+    # A result written before dev scores were recorded.
+    (metrics / "mtl-dwa-s0.json").write_text(json.dumps(
+        {"setup": "mtl-dwa", "seed": 0, "seconds": 1.0, "scores": {"textcat": 0.76, "ner": 0.51}}))
+    output = metrics / "report.md"
+    compare.report(argparse.Namespace(metrics=metrics, training=tmp_path / "training", output=output))
+
+    table = output.read_text()
+    assert row(table, "mtl-static")[6] == "no (Δm%)"
+    assert row(table, "mtl-famo")[6] == "—"  # one seed: no std to compare with
+    dwa = row(table, "mtl-dwa")
+    assert dwa[4] == "+0.0" and dwa[5] == "—"
+
+
 def test_report_without_results_says_so(compare, tmp_path):
     with pytest.raises(SystemExit, match="no results"):
         compare.report(argparse.Namespace(metrics=tmp_path, training=tmp_path, output=tmp_path / "r.md"))
