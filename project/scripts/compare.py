@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 STRATEGIES = ["static", "uncertainty", "dwa", "gradnorm", "famo", "pcgrad", "mgda", "rlw"]
 SETUPS = ["single-textcat", "single-ner", "stock"] + [f"mtl-{name}" for name in STRATEGIES]
@@ -114,23 +114,28 @@ def single_task_means(by_setup: Dict[str, List[dict]], key: str) -> Dict[str, fl
     return single if len(single) == len(METRICS) else {}
 
 
-def mean_delta_m(runs: List[dict], key: str, single: Dict[str, float]) -> str:
+def mean_delta_m(runs: List[dict], key: str, single: Dict[str, float]) -> Optional[float]:
+    """Δm% of `runs` under `key`, averaged over the runs (None if it cannot be computed)."""
     if not single or not all(set(METRICS) <= set(r.get(key, {})) for r in runs):
-        return "—"
-    return f"{statistics.mean(delta_m(r[key], single) for r in runs):+.1f}"
+        return None
+    return statistics.mean(delta_m(r[key], single) for r in runs)
+
+
+def delta_m_cell(runs: List[dict], key: str, single: Dict[str, float]) -> str:
+    value = mean_delta_m(runs, key, single)
+    return "—" if value is None else f"{value:+.1f}"
 
 
 def verdict(runs: List[dict], by_setup: Dict[str, List[dict]], single: Dict[str, float]) -> str:
     """Does sharing pay: Δm% > 0, and no task below single-task by more than its seed std?"""
-    if not single or len(runs) < 2 or not all(len(by_setup[f"single-{t}"]) > 1 for t in METRICS):
-        return "—"
-    if not all(set(METRICS) <= set(r["scores"]) for r in runs):
+    test_delta = mean_delta_m(runs, "scores", single)
+    if test_delta is None or len(runs) < 2 or not all(len(by_setup[f"single-{t}"]) > 1 for t in METRICS):
         return "—"
     for task in METRICS:
         std = statistics.stdev(r["scores"][task] for r in by_setup[f"single-{task}"])
         if statistics.mean(r["scores"][task] for r in runs) < single[task] - std:
             return f"no ({task})"
-    return "yes" if statistics.mean(delta_m(r["scores"], single) for r in runs) > 0 else "no (Δm%)"
+    return "yes" if test_delta > 0 else "no (Δm%)"
 
 
 def report(args: argparse.Namespace) -> None:
@@ -152,9 +157,9 @@ def report(args: argparse.Namespace) -> None:
         seconds = statistics.mean(r["seconds"] for r in runs)
         # Stock textcat scores the mixed dev corpus, where every entity tweet (no cats)
         # counts as a sentiment error, so its dev score is not comparable.
-        dev_delta = "—" if setup == "stock" else mean_delta_m(runs, "dev_scores", single_dev)
+        dev_delta = "—" if setup == "stock" else delta_m_cell(runs, "dev_scores", single_dev)
         lines.append(
-            f"| {setup} | {len(runs)} | {cells[0]} | {cells[1]} | {mean_delta_m(runs, 'scores', single_test)} "
+            f"| {setup} | {len(runs)} | {cells[0]} | {cells[1]} | {delta_m_cell(runs, 'scores', single_test)} "
             f"| {dev_delta} | {verdict(runs, by_setup, single_test)} "
             f"| {seconds:.0f} |"
         )
