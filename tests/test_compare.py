@@ -1,12 +1,17 @@
-"""The `compare` report: Δm% against the single-task means, the verdict, the charts."""
+"""project/scripts/compare.py: runs trained at once with config overrides, and the
+report (Δm% against the single-task means, the verdict, the charts)."""
 import argparse
 import importlib.util
 import json
+import os
 from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "project" / "scripts" / "compare.py"
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "project" / "scripts" / "compare.py"
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +94,28 @@ def test_report_verdicts_with_one_seed_a_loss_and_old_results(compare, tmp_path)
 def test_report_without_results_says_so(compare, tmp_path):
     with pytest.raises(SystemExit, match="no results"):
         compare.report(argparse.Namespace(metrics=tmp_path, training=tmp_path, output=tmp_path / "r.md"))
+
+
+def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "spacy_mtl", "convert", "corpus", "--max-ner", "60", "--max-textcat", "60"],
+                   cwd=tmp_path, env=env, check=True, capture_output=True)
+    command = [sys.executable, str(SCRIPT), "train", "--configs-dir", str(REPO / "configs"), "--seeds", "0",
+               "--setups", "single-ner,mtl-pcgrad", "--max-steps", "2", "--eval-frequency", "2",
+               "--encoder", tiny_encoder, "--gpu-id", "-1", "--jobs", "2", "--training.dropout", "0.3"]
+    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "2 to train, 2 at a time on CPU" in first.stdout
+
+    for name, tasks in (("single-ner-s0", {"ner"}), ("mtl-pcgrad-s0", {"textcat", "ner"})):
+        result = json.loads((tmp_path / "metrics" / "compare" / f"{name}.json").read_text())
+        assert set(result["scores"]) == set(result["dev_scores"]) == tasks
+        assert result["jobs"] == 2 and result["device"] == "CPU"
+        assert result["overrides"] == ["--training.dropout", "0.3"]
+        run = tmp_path / "training" / "compare" / name
+        # Each run logs to its own file, and the override reached its config.
+        assert "Training on CPU" in (run.parent / f"{name}.log").read_text()
+        assert "dropout = 0.3" in (run / "model-best" / "config.cfg").read_text()
+
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "2 done before, 0 to train" in again.stdout
