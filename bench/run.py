@@ -31,6 +31,7 @@ from .common import (
     Pipeline,
     Spread,
     Times,
+    batch_texts,
     count_words,
     inference_texts,
     interleave,
@@ -79,6 +80,7 @@ class Settings:
     gpu_id: Optional[int]
     output: Path
     quick: bool
+    memory: bool = True
 
 
 # --- measuring ----------------------------------------------------------------------
@@ -187,25 +189,29 @@ def median_of(values: Sequence[float]) -> float:
     return Spread.of(values).median
 
 
-def training_report(times: Times, settings: Settings) -> List[str]:
+def training_report(times: Times, settings: Settings, round_words: Sequence[int]) -> List[str]:
+    """`round_words`: the words of the batch each timed round trains on."""
     rows = []
     for strategy in settings.strategies:
         group = times[strategy]
         stock, mtl = group["stock"], group[f"mtl:{strategy}"]
         family = STRATEGIES[strategy]
         spread = ratios(mtl, stock)
+        words_per_second = median_of([words / seconds for words, seconds in zip(round_words, mtl)])
         rows.append(
-            [strategy, family, f"{median_of(stock):.3f}", f"{median_of(mtl):.3f}", *spread_cells(spread)]
+            [strategy, family, f"{median_of(stock):.3f}", f"{median_of(mtl):.3f}", f"{words_per_second:,.0f}",
+             *spread_cells(spread)]
             + [f"≤ {TRAIN_TARGETS[family]:.2f}x", verdict(spread.median, TRAIN_TARGETS[family], at_most=True)]
         )
-    header = ["weighting", "family", "stock s/step", "mtl s/step", "mtl/stock", "IQR", "min–max", "target", "holds"]
+    header = ["weighting", "family", "stock s/step", "mtl s/step", "mtl words/s", "mtl/stock", "IQR", "min–max",
+              "target", "holds"]
     return [
         "## 1. Training step time: configs/mtl.cfg vs stock spaCy (configs/stock.cfg)",
         "",
         f"Per step: `nlp.update(batch, sgd=False)` + `finish_update` on every trainable component, "
         f"{2 * PER_TASK} tweets ({PER_TASK} sentiment + {PER_TASK} entity). Ratio: median over "
         f"{settings.pairs} interleaved pairs (same batch within a pair) after {settings.warmup} warm-up steps; "
-        "step times are medians.",
+        "step times are medians; mtl words/s: the words of each round's batch over its mtl step time, median.",
         "",
         *table(header, rows),
     ]
@@ -245,7 +251,9 @@ def inference_report(times: Times, words: int, n_texts: int) -> List[str]:
     ]
 
 
-def memory_report(peaks: Dict[str, Dict[str, Peak]], settings: Settings) -> List[str]:
+def memory_report(peaks: Optional[Dict[str, Dict[str, Peak]]], settings: Settings) -> List[str]:
+    if peaks is None:
+        return ["## 3. Peak memory (RSS)", "", "Not measured in this run (--no-memory)."]
     on_gpu = any(peak.gpu_mib is not None for mode in peaks.values() for peak in mode.values())
 
     def rows(mode: str, reference: str) -> List[List[str]]:
@@ -378,6 +386,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> Settings:
         "--gpu-id", type=int, help="GPU to use, -1 for the CPU; default: GPU 0 if cupy and torch both see one"
     )
     parser.add_argument(
+        "--no-memory", action="store_true",
+        help="leave out section 3 (a fresh process per measurement: the slowest section on a GPU)",
+    )
+    parser.add_argument(
         "--output", type=Path, help="Markdown file to write (bench/RESULTS.md; with --quick bench/RESULTS-quick.md)"
     )
     args = parser.parse_args(argv)
@@ -391,7 +403,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> Settings:
     if min(chosen["warmup"], chosen["pairs"], chosen["reps"], chosen["steps"]) < 1:
         parser.error("--warmup, --pairs, --reps and --steps must be >= 1")
     output = args.output or Path(__file__).parent / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
-    return Settings(**chosen, gpu_id=args.gpu_id, output=output, quick=args.quick)
+    return Settings(**chosen, gpu_id=args.gpu_id, output=output, quick=args.quick, memory=not args.no_memory)
 
 
 def stages_report(infer: Times, settings: Settings) -> List[str]:
@@ -433,18 +445,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log("[bench] writing the corpus")
         corpus = make_corpus(Path(tmp))
         texts = inference_texts(corpus, settings.texts)
+        # Round r of section 1 trains on batch warmup + r.
+        round_words = [count_words(batch) for batch in batch_texts(corpus)[settings.warmup:][: settings.pairs]]
         train = training_times(settings, corpus, device)
         # The training pipelines hold cycles (listeners <-> transformer): collect them
         # before the next section loads its own, so the two never share the RAM.
         gc.collect()
         infer = inference_times(settings, texts, corpus, device)
         gc.collect()
-        peaks = memory_peaks(settings, corpus, device)
+        peaks = memory_peaks(settings, corpus, device) if settings.memory else None
     wall = time.perf_counter() - start
     report = [
         *header_report(settings, device, command, wall, (load_start, os.getloadavg()[0])),
         "",
-        *training_report(train, settings),
+        *training_report(train, settings, round_words),
         "",
         *inference_report(infer, count_words(texts), settings.texts),
         "",
