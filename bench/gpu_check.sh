@@ -17,7 +17,7 @@
 # (default /tmp/site), which goes first on PYTHONPATH; where they are too big to carry
 # at once, install them into $SITE beforehand and carry none.
 # STEPS (default 300) sets the training budget; BENCH_ARGS is passed to `bench.run`
-# (e.g. "--strategies static --pairs 8"); BENCH_ARGS=skip leaves the benchmark out.
+# (e.g. "--strategies static --pairs 8 --no-memory"); BENCH=0 leaves the benchmark out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
@@ -25,6 +25,7 @@ PY=${PYTHON:-python3}
 STEPS=${STEPS:-300}
 WORK=${WORK:-/tmp/spacy-mtl-gpu}
 SITE=${SITE:-/tmp/site}
+BENCH=${BENCH:-1}
 BENCH_ARGS=${BENCH_ARGS:-}
 
 if compgen -G ".whl/*.whl" > /dev/null; then
@@ -68,7 +69,7 @@ words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=64))
 print(f"inference words/s (nlp.pipe, batch size 64, {len(texts)} test tweets): {words / (time.perf_counter() - start):,.0f}")
 PYINFER
 if [ -n "${OUT:-}" ]; then cp "$WORK/scores.json" "$WORK/train.log" "$OUT/"; fi
-if [ "$BENCH_ARGS" != skip ]; then
+if [ "$BENCH" != 0 ]; then
     # Words per second of training steps (section 1) and inference (section 2), against
     # stock spaCy and the bare encoder.
     # shellcheck disable=SC2086

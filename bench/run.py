@@ -365,7 +365,8 @@ def header_report(settings: Settings, device: Device, command: str, wall: float,
         "run's own threads); other processes slow both sides of a pair alike but widen the spread",
         f"- Settings: {settings.warmup} warm-up steps, {settings.pairs} pairs per weighting, "
         f"{settings.reps} inference repetitions (after 1 warm-up), {settings.texts} inference tweets, "
-        f"{settings.steps} training step(s) per memory process. Method: bench/README.md",
+        + (f"{settings.steps} training step(s) per memory process. " if settings.memory else "no memory section. ")
+        + "Method: bench/README.md",
     ]
 
 
@@ -445,8 +446,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log("[bench] writing the corpus")
         corpus = make_corpus(Path(tmp))
         texts = inference_texts(corpus, settings.texts)
-        # Round r of section 1 trains on batch warmup + r.
-        round_words = [count_words(batch) for batch in batch_texts(corpus)[settings.warmup:][: settings.pairs]]
+        # Round r of section 1 trains on batch warmup + r, counted round the batches as Pipeline.train_step does.
+        batches = batch_texts(corpus)
+        round_words = [count_words(batches[(settings.warmup + r) % len(batches)]) for r in range(settings.pairs)]
         train = training_times(settings, corpus, device)
         # The training pipelines hold cycles (listeners <-> transformer): collect them
         # before the next section loads its own, so the two never share the RAM.

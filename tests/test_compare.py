@@ -119,3 +119,41 @@ def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_pa
 
     again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and "2 done before, 0 to train" in again.stdout
+
+    # A run that fails writes no result; the others are reported with it, and the end
+    # of its log is shown.
+    broken = [*command[:command.index("--encoder")], "--encoder", str(tmp_path / "no-such-encoder"),
+              "--gpu-id", "-1", "--jobs", "2", "--seeds", "1", "--output", "training/broken",
+              "--metrics", "metrics/broken"]
+    failed = subprocess.run(broken, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert failed.returncode != 0
+    assert "2 of 2 runs failed: single-ner-s1, mtl-pcgrad-s1" in failed.stderr or \
+        "2 of 2 runs failed: mtl-pcgrad-s1, single-ner-s1" in failed.stderr
+    assert "no-such-encoder" in (tmp_path / "training" / "broken" / "single-ner-s1.log").read_text()
+    assert "--- end of" in failed.stdout
+    assert not (tmp_path / "metrics" / "broken").exists()
+
+
+def test_train_checks_overrides_before_training(tmp_path):
+    for bad, message in ((["--seed", "3"], "No such option '--seed'"), (["extra"], "Invalid config override")):
+        result = subprocess.run([sys.executable, str(SCRIPT), "train", "--metrics", str(tmp_path), *bad],
+                                capture_output=True, text=True)
+        assert result.returncode != 0 and message in result.stdout + result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_report_names_devices_and_overrides_of_mixed_runs(compare, tmp_path):
+    metrics = tmp_path / "metrics"
+    write_single_task_results(metrics)
+    for path in metrics.glob("*.json"):
+        result = json.loads(path.read_text())
+        gpu = path.name.startswith("single-ner")
+        result.update(device="GPU 0: NVIDIA H200" if gpu else "CPU", jobs=12 if gpu else 1,
+                      overrides=["--training.dropout", "0.2"] if gpu else [])
+        path.write_text(json.dumps(result))
+    output = metrics / "report.md"
+    compare.report(argparse.Namespace(metrics=metrics, training=tmp_path / "training", output=output))
+    text = output.read_text()
+    assert "up to 12 at a time" in text
+    assert "Runs by device: CPU (2), GPU 0: NVIDIA H200 (2)." in text
+    assert "Runs by config overrides: --training.dropout 0.2 (2), none (2)." in text

@@ -33,7 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 STRATEGIES = ["static", "uncertainty", "dwa", "gradnorm", "famo", "pcgrad", "mgda", "rlw"]
 SETUPS = ["single-textcat", "single-ner", "stock"] + [f"mtl-{name}" for name in STRATEGIES]
@@ -57,13 +57,24 @@ def setup_config(setup: str, configs_dir: Path) -> tuple:
     return configs_dir / "mtl.cfg", weighting, ["textcat", "ner"]
 
 
+def log_path(args: argparse.Namespace, setup: str, seed: int) -> Optional[Path]:
+    """Where a run's output goes: its own file when runs train at once (their output
+    would interleave), else the console."""
+    return args.output / f"{setup}-s{seed}.log" if args.jobs > 1 else None
+
+
 def run_logged(command: List[str], log: Optional[Path]) -> None:
-    """Run `command`, its output to `log` if given (runs at once would interleave)."""
+    """Run `command`, its output appended to `log` if given; on failure the end of the
+    log is printed."""
     if log is None:
         subprocess.run(command, check=True)
         return
     with log.open("a") as stream:
-        subprocess.run(command, check=True, stdout=stream, stderr=subprocess.STDOUT)
+        status = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT)
+    if status.returncode:
+        tail = "\n".join(log.read_text().splitlines()[-15:])
+        print(f"--- end of {log}\n{tail}\n---", flush=True)
+        status.check_returncode()
 
 
 def device_name(gpu_id: str) -> str:
@@ -93,6 +104,7 @@ def train_one(setup: str, seed: int, args: argparse.Namespace, log: Optional[Pat
     for task in tasks:
         evaluate += [f"--{task}", TEST_SETS[task]]
     output.mkdir(parents=True, exist_ok=True)
+    print(f"{name}: training" + (f", output in {log}" if log else ""), flush=True)
     if log:
         log.write_text("")
     start = time.perf_counter()
@@ -111,7 +123,8 @@ def train_one(setup: str, seed: int, args: argparse.Namespace, log: Optional[Pat
 
 
 def train_all(args: argparse.Namespace) -> None:
-    """Every setup for every seed, seed by seed, `args.jobs` runs at a time."""
+    """Every setup for every seed, seed by seed, `args.jobs` runs at a time. A failed
+    run is reported and the others go on; only finished runs write a result."""
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
     seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -120,32 +133,30 @@ def train_all(args: argparse.Namespace) -> None:
         setup_config(setup, args.configs_dir)  # an unknown setup fails before anything trains
     runs = [(setup, seed) for seed in seeds for setup in setups]
     todo = [(s, seed) for s, seed in runs if not (args.metrics / f"{s}-s{seed}.json").exists()]
-    args.device = device_name(args.gpu_id)
     print(f"{len(runs)} runs, {len(runs) - len(todo)} done before, {len(todo)} to train, "
           f"{args.jobs} at a time on {args.device}", flush=True)
-    if args.jobs == 1:
-        for number, (setup, seed) in enumerate(todo, 1):
-            print(f"[{number}/{len(todo)}] {setup}-s{seed}: training", flush=True)
-            train_one(setup, seed, args, log=None)
-        return
-    # Runs at once share the CPU cores: each one's torch gets its share of threads.
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
+    if args.jobs > 1:
+        # Runs at once share the CPU cores: each one's torch gets its share of threads.
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
     failed = []
-    with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {
-            pool.submit(train_one, setup, seed, args, args.output / f"{setup}-s{seed}.log"): f"{setup}-s{seed}"
-            for setup, seed in todo
-        }
+    pool = ThreadPoolExecutor(args.jobs)
+    futures = {pool.submit(train_one, setup, seed, args, log_path(args, setup, seed)): f"{setup}-s{seed}"
+               for setup, seed in todo}
+    try:
         for number, future in enumerate(as_completed(futures), 1):
             name = futures[future]
             try:
                 future.result()
                 print(f"[{number}/{len(todo)}] {name}: done", flush=True)
-            except subprocess.CalledProcessError:
+            except Exception as error:
                 failed.append(name)
-                print(f"[{number}/{len(todo)}] {name}: FAILED, see {args.output / name}.log", flush=True)
+                print(f"[{number}/{len(todo)}] {name}: FAILED ({error})", flush=True)
+    except BaseException:  # Ctrl-C: start no more runs
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     if failed:
-        raise SystemExit(f"{len(failed)} runs failed: {', '.join(failed)}")
+        raise SystemExit(f"{len(failed)} of {len(todo)} runs failed: {', '.join(failed)}")
 
 
 def mean_std(values: List[float]) -> str:
@@ -193,6 +204,13 @@ def verdict(runs: List[dict], by_setup: Dict[str, List[dict]], single: Dict[str,
     return "yes" if test_delta > 0 else "no (Δm%)"
 
 
+def setting_text(value: Any) -> str:
+    """A recorded device or list of overrides, as the report's notes show it."""
+    if isinstance(value, list):
+        return " ".join(value) or "none"
+    return str(value)
+
+
 def report(args: argparse.Namespace) -> None:
     results = [json.loads(path.read_text()) for path in sorted(args.metrics.glob("*-s*.json"))]
     if not results:
@@ -221,8 +239,11 @@ def report(args: argparse.Namespace) -> None:
     table = "\n".join(lines)
     jobs = max(r.get("jobs", 1) for r in results)
     notes = f" Runs were trained up to {jobs} at a time, so their times overlap." if jobs > 1 else ""
-    devices = Counter(r.get("device", "not recorded") for r in results)
-    notes += " Runs by device: " + ", ".join(f"{name} ({n})" for name, n in sorted(devices.items())) + "."
+    # Runs on other devices or with other overrides are not bit-identical: say which.
+    for key, label in (("device", "device"), ("overrides", "config overrides")):
+        if any(key in r for r in results):
+            counts = Counter(setting_text(r[key]) if key in r else "not recorded" for r in results)
+            notes += f" Runs by {label}: " + ", ".join(f"{text} ({n})" for text, n in sorted(counts.items())) + "."
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         "# Multi-task vs single-task\n\n" + table + "\n\n"
@@ -277,7 +298,11 @@ def charts(by_setup: Dict[str, List[dict]], args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train and score every setup for every seed")
+    train = commands.add_parser(
+        "train", help="train and score every setup for every seed", allow_abbrev=False,
+        epilog="Other options are config overrides for every run, as in `spacy train`: "
+        "--components.transformer.model.mixed_precision false",
+    )
     train.add_argument("--configs-dir", type=Path, default=Path("../configs"))
     train.add_argument("--seeds", default="0,1,2")
     train.add_argument("--setups", default="", help=f"comma-separated subset of {SETUPS} (default: all)")
@@ -295,11 +320,23 @@ def main() -> None:
     rep.add_argument("--training", type=Path, default=Path("training/compare"))
     rep.add_argument("--output", type=Path, default=Path("metrics/compare/report.md"))
     args, overrides = parser.parse_known_args()
-    if overrides and args.command != "train":
-        parser.error(f"unrecognized arguments: {' '.join(overrides)}")
-    # As in `spacy train`, the remaining options override every run's config.
+    if args.command == "report":
+        if overrides:
+            parser.error(f"unrecognized arguments: {' '.join(overrides)}")
+        report(args)
+        return
+    # As in `spacy train`, the remaining options override every run's config: check
+    # them once here rather than fail every run.
+    from click import ClickException
+    from spacy.cli._util import parse_config_overrides
+
+    try:
+        parse_config_overrides(list(overrides))  # it empties the list it is given
+    except ClickException as error:
+        train.error(f"{error.format_message()} (config overrides look like --section.key value)")
     args.overrides = overrides
-    train_all(args) if args.command == "train" else report(args)
+    args.device = device_name(args.gpu_id)
+    train_all(args)
 
 
 if __name__ == "__main__":

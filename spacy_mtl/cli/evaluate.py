@@ -14,7 +14,7 @@ import srsly
 from spacy.training import Corpus
 from wasabi import msg
 
-from .train import resolve_gpu_id
+from .train import gpu_id_option
 
 #: The scores of each task that are reported, in spaCy's names.
 TASK_SCORES = {
@@ -63,12 +63,13 @@ def main(args: List[str]) -> None:
     parser.add_argument("--ner", type=Path, help="test .spacy file for the ner head")
     parser.add_argument("--output", "-o", type=Path, help="write the scores as JSON here")
     parser.add_argument("--meta-output", type=Path, help="write meta.json with the test scores here (for spacy package --meta-path)")
-    parser.add_argument("--gpu-id", "-g", default="-1", help="-1 for the CPU (default), a GPU id, or 'auto'")
+    parser.add_argument("--gpu-id", "-g", type=gpu_id_option, default=-1,
+                        help="-1 for the CPU (default), a GPU id, or 'auto'")
     ns = parser.parse_args(args)
     test_sets = {task: path for task, path in (("textcat", ns.textcat), ("ner", ns.ner)) if path}
     if not test_sets:
         parser.error("give at least one of --textcat, --ner")
-    results = evaluate(ns.model, test_sets, resolve_gpu_id(ns.gpu_id))
+    results = evaluate(ns.model, test_sets, ns.gpu_id)
     for task, scores in results.items():
         msg.table([(key, f"{value:.4f}" if key != "n_docs" else int(value)) for key, value in scores.items()],
                   title=f"{task} test scores", header=("score", "value"), divider=True)

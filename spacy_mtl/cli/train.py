@@ -4,8 +4,9 @@ spaCy's own `--gpu-id 0` fails on a machine without a GPU; workflows that must r
 both say `--gpu-id auto` here instead. On a GPU the shared transformer also trains in
 mixed precision unless the overrides say otherwise.
 """
+import argparse
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train as spacy_train
@@ -26,6 +27,14 @@ def resolve_gpu_id(gpu_id: str) -> int:
     return 0 if has_cupy_gpu and has_torch_cuda_gpu else -1
 
 
+def gpu_id_option(value: str) -> int:
+    """argparse type for --gpu-id: the resolved device, or a usage error."""
+    try:
+        return resolve_gpu_id(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def describe_device(gpu_id: int) -> str:
     if gpu_id < 0:
         return "CPU (no usable CUDA GPU: needs cupy and a CUDA build of torch)"
@@ -37,7 +46,7 @@ def describe_device(gpu_id: int) -> str:
 def train(
     config_path: Path,
     output_path: Optional[Path],
-    gpu_id: str = "auto",
+    gpu_id: Union[int, str] = "auto",
     overrides: Optional[Dict[str, object]] = None,
 ) -> None:
     overrides = dict(overrides or {})
@@ -49,8 +58,6 @@ def train(
 
 
 def main(args: List[str]) -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(
         prog="python -m spacy_mtl train",
         description="Run `spacy train` on the GPU when one is usable, on the CPU otherwise. "
@@ -58,6 +65,7 @@ def main(args: List[str]) -> None:
     )
     parser.add_argument("config_path", type=Path)
     parser.add_argument("--output", "-o", type=Path, default=None)
-    parser.add_argument("--gpu-id", "-g", default="auto", help="'auto' (default), -1 for CPU, or a GPU id")
+    parser.add_argument("--gpu-id", "-g", type=gpu_id_option, default="auto",
+                        help="'auto' (default), -1 for CPU, or a GPU id")
     known, rest = parser.parse_known_args(args)
     train(known.config_path, known.output, known.gpu_id, parse_config_overrides(rest))
