@@ -35,6 +35,13 @@ def write_single_task_results(metrics: Path) -> None:
     write_results(metrics, "single-ner", [({"ner": 0.50}, {"ner": 0.40}), ({"ner": 0.52}, {"ner": 0.40})])
 
 
+def write_report(compare, metrics: Path) -> str:
+    """Run `compare.py report` on `metrics` and return the Markdown it wrote."""
+    output = metrics / "report.md"
+    compare.report(argparse.Namespace(metrics=metrics, training=metrics.parent / "training", output=output))
+    return output.read_text()
+
+
 def row(table: str, setup: str) -> list:
     line = next(line for line in table.splitlines() if line.startswith(f"| {setup} |"))
     return [cell.strip() for cell in line.strip("|").split("|")]
@@ -52,10 +59,7 @@ def test_report_delta_m_and_verdict(compare, tmp_path):
         ({"textcat": 0.30, "ner": 0.90}, {"textcat": 0.30, "ner": 0.90}),
         ({"textcat": 0.30, "ner": 0.90}, {"textcat": 0.30, "ner": 0.90}),
     ])
-    output = metrics / "report.md"
-    compare.report(argparse.Namespace(metrics=metrics, training=tmp_path / "training", output=output))
-
-    table = output.read_text()
+    table = write_report(compare, metrics)
     # Single-task means 0.76 and 0.51; run 1: (+2/76 + 1/51)/2, run 2: (+2/76 + 3/51)/2.
     expected = 100 * ((0.02 / 0.76 + 0.01 / 0.51) / 2 + (0.02 / 0.76 + 0.03 / 0.51) / 2) / 2
     static = row(table, "mtl-static")
@@ -81,10 +85,7 @@ def test_report_verdicts_with_one_seed_a_loss_and_old_results(compare, tmp_path)
     # A result written before dev scores were recorded.
     (metrics / "mtl-dwa-s0.json").write_text(json.dumps(
         {"setup": "mtl-dwa", "seed": 0, "seconds": 1.0, "scores": {"textcat": 0.76, "ner": 0.51}}))
-    output = metrics / "report.md"
-    compare.report(argparse.Namespace(metrics=metrics, training=tmp_path / "training", output=output))
-
-    table = output.read_text()
+    table = write_report(compare, metrics)
     assert row(table, "mtl-static")[6] == "no (Δm%)"
     assert row(table, "mtl-famo")[6] == "—"  # one seed: no std to compare with
     dwa = row(table, "mtl-dwa")
@@ -151,9 +152,7 @@ def test_report_names_devices_and_overrides_of_mixed_runs(compare, tmp_path):
         result.update(device="GPU 0: NVIDIA H200" if gpu else "CPU", jobs=12 if gpu else 1,
                       overrides=["--training.dropout", "0.2"] if gpu else [])
         path.write_text(json.dumps(result))
-    output = metrics / "report.md"
-    compare.report(argparse.Namespace(metrics=metrics, training=tmp_path / "training", output=output))
-    text = output.read_text()
+    text = write_report(compare, metrics)
     assert "up to 12 at a time" in text
     assert "Runs by device: CPU (2), GPU 0: NVIDIA H200 (2)." in text
     assert "Runs by config overrides: --training.dropout 0.2 (2), none (2)." in text
