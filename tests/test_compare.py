@@ -121,6 +121,19 @@ def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_pa
     again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and "2 done before, 0 to train" in again.stdout
 
+    # A result trained from another config is stale: only that setup trains again.
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name in ("ner.cfg", "mtl.cfg"):
+        (configs / name).write_text((REPO / "configs" / name).read_text())
+    with (configs / "ner.cfg").open("a") as config:
+        config.write("\n# edited\n")
+    edited = [*command[:command.index("--configs-dir") + 1], str(configs), *command[command.index("--seeds"):]]
+    retrained = subprocess.run(edited, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert retrained.returncode == 0, retrained.stdout + retrained.stderr
+    assert "1 done before, 1 to train" in retrained.stdout
+    assert "Trained again, because their config, corpus or settings changed: single-ner-s0" in retrained.stdout
+
     # A run that fails writes no result; the others are reported with it, and the end
     # of its log is shown.
     broken = [*command[:command.index("--encoder")], "--encoder", str(tmp_path / "no-such-encoder"),

@@ -5,7 +5,8 @@
 
 `train` trains every setup for every seed on the same data and budget, then scores
 each task on its own test set. Finished runs are skipped, so an interrupted
-comparison resumes where it stopped. Options it does not know are config overrides for
+comparison resumes where it stopped; a run whose config, corpus files or settings
+have changed since its result was written is trained again. Options it does not know are config overrides for
 every run, as in `spacy train`. The setups are:
 
 - `single-textcat` and `single-ner`: configs/textcat.cfg and configs/ner.cfg;
@@ -26,6 +27,7 @@ than the single-task seed std (which needs at least two seeds of each).
 import argparse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -85,17 +87,45 @@ def device_name(gpu_id: str) -> str:
     return "CPU" if device < 0 else describe_device(device)
 
 
+def corpus_files(tasks: List[str]) -> List[Path]:
+    """The .spacy files a run of these tasks reads: train, dev and test of each."""
+    return [Path(TEST_SETS[task]).with_name(f"{split}.spacy") for task in tasks for split in ("train", "dev", "test")]
+
+
+def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
+    """What a run's result depends on: its config's and corpus files' digests and the
+    training arguments (not where it writes, nor on which device). A result recorded
+    with other settings is stale, and its run is trained again."""
+    config, extra, tasks = setup_config(setup, args.configs_dir)
+    arguments = [
+        "--system.seed", str(seed), "--training.max_steps", str(args.max_steps),
+        "--training.eval_frequency", str(args.eval_frequency),
+        "--components.transformer.model.name", args.encoder, "--corpora.train.sampling", args.sampling,
+        *extra, *args.overrides,
+    ]
+    digests = {str(path): file_digest(path) for path in corpus_files(tasks)}
+    # The config by its content, wherever --configs-dir points.
+    return {"digests": {"config": file_digest(config), **digests}, "arguments": arguments}
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def is_current(result_path: Path, settings: dict) -> bool:
+    """Whether a finished run's result was trained with `settings`."""
+    return result_path.exists() and json.loads(result_path.read_text()).get("settings") == settings
+
+
 def train_one(setup: str, seed: int, args: argparse.Namespace, log: Optional[Path]) -> None:
     """Train and score one run, then write its result file (the last thing it does)."""
     name = f"{setup}-s{seed}"
-    config, extra, tasks = setup_config(setup, args.configs_dir)
+    config, _, tasks = setup_config(setup, args.configs_dir)
+    settings = run_settings(setup, seed, args)
     output = args.output / name
     command = [
         sys.executable, "-m", "spacy_mtl", "train", str(config), "--output", str(output),
-        "--gpu-id", args.gpu_id, "--system.seed", str(seed),
-        "--training.max_steps", str(args.max_steps), "--training.eval_frequency", str(args.eval_frequency),
-        "--components.transformer.model.name", args.encoder, "--corpora.train.sampling", args.sampling,
-        *extra, *args.overrides,
+        "--gpu-id", args.gpu_id, *settings["arguments"],
     ]
     if setup.startswith("mtl-"):
         command += ["--training.logger.path", str(output / "weights.jsonl")]
@@ -115,7 +145,7 @@ def train_one(setup: str, seed: int, args: argparse.Namespace, log: Optional[Pat
     # spacy train keeps the dev scores of the best checkpoint in its meta.json.
     dev = json.loads((output / "model-best" / "meta.json").read_text())["performance"]
     result = {"setup": setup, "seed": seed, "seconds": seconds, "jobs": args.jobs,
-              "device": args.device, "overrides": args.overrides,
+              "device": args.device, "overrides": args.overrides, "settings": settings,
               "scores": {task: scores[task][METRICS[task]] for task in tasks},
               "dev_scores": {task: dev[METRICS[task]] for task in tasks}}
     args.metrics.mkdir(parents=True, exist_ok=True)
@@ -131,10 +161,22 @@ def train_all(args: argparse.Namespace) -> None:
     setups = args.setups.split(",") if args.setups else SETUPS
     for setup in setups:
         setup_config(setup, args.configs_dir)  # an unknown setup fails before anything trains
+    for path in corpus_files(["textcat", "ner"]):
+        if not path.exists():
+            raise SystemExit(f"{path} not found: run `spacy project run corpus` first")
     runs = [(setup, seed) for seed in seeds for setup in setups]
-    todo = [(s, seed) for s, seed in runs if not (args.metrics / f"{s}-s{seed}.json").exists()]
+    todo, stale = [], []
+    for setup, seed in runs:
+        result_path = args.metrics / f"{setup}-s{seed}.json"
+        if not is_current(result_path, run_settings(setup, seed, args)):
+            todo.append((setup, seed))
+            if result_path.exists():
+                stale.append(f"{setup}-s{seed}")
     print(f"{len(runs)} runs, {len(runs) - len(todo)} done before, {len(todo)} to train, "
           f"{args.jobs} at a time on {args.device}", flush=True)
+    if stale:
+        # Kept until the new run replaces it, so an interrupted comparison loses nothing.
+        print(f"Trained again, because their config, corpus or settings changed: {', '.join(stale)}", flush=True)
     if args.jobs > 1:
         # Runs at once share the CPU cores: each one's torch gets its share of threads.
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
