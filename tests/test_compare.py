@@ -132,7 +132,7 @@ def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_pa
     retrained = subprocess.run(edited, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert retrained.returncode == 0, retrained.stdout + retrained.stderr
     assert "1 done before, 1 to train" in retrained.stdout
-    assert "Trained again, because their config, corpus or settings changed: single-ner-s0" in retrained.stdout
+    assert "Training again, as their config, corpus or settings changed: single-ner-s0" in retrained.stdout
 
     # A run that fails writes no result; the others are reported with it, and the end
     # of its log is shown.

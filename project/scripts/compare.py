@@ -6,8 +6,8 @@
 `train` trains every setup for every seed on the same data and budget, then scores
 each task on its own test set. Finished runs are skipped, so an interrupted
 comparison resumes where it stopped; a run whose config, corpus files or settings
-have changed since its result was written is trained again. Options it does not know are config overrides for
-every run, as in `spacy train`. The setups are:
+have changed since its result was written is trained again. Options it does not
+know are config overrides for every run, as in `spacy train`. The setups are:
 
 - `single-textcat` and `single-ner`: configs/textcat.cfg and configs/ner.cfg;
 - `stock`: configs/stock.cfg, stock spaCy's shared-transformer pipeline;
@@ -176,7 +176,7 @@ def train_all(args: argparse.Namespace) -> None:
           f"{args.jobs} at a time on {args.device}", flush=True)
     if stale:
         # Kept until the new run replaces it, so an interrupted comparison loses nothing.
-        print(f"Trained again, because their config, corpus or settings changed: {', '.join(stale)}", flush=True)
+        print(f"Training again, as their config, corpus or settings changed: {', '.join(stale)}", flush=True)
     if args.jobs > 1:
         # Runs at once share the CPU cores: each one's torch gets its share of threads.
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
