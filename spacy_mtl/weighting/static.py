@@ -28,13 +28,12 @@ class StaticWeighting(Weighting):
                         f"{self.name}: weights.{task} = {weight!r}; a weight must be a "
                         "finite number >= 0"
                     )
+        # From the config, which a loaded pipeline is rebuilt from: nothing to save.
         self.configured = dict(weights) if weights is not None else None
-        self.fixed: Dict[str, float] = {}
 
     def initialize(self, tasks: Sequence[str]) -> None:
         super().initialize(tasks)
         if self.configured is None:
-            self.fixed = {task: 1.0 for task in tasks}
             return
         unknown = sorted(set(self.configured) - set(tasks))
         if unknown:
@@ -45,10 +44,11 @@ class StaticWeighting(Weighting):
         missing = sorted(set(tasks) - set(self.configured))
         if missing:
             raise ValueError(f"{self.name}: weights give no weight for the tasks {missing}")
-        self.fixed = {task: float(self.configured[task]) for task in tasks}
 
     def weights(self, step: TaskGradients) -> Floats1d:
-        return numpy.asarray([self.fixed[task] for task in step.tasks], dtype="float64")
+        if self.configured is None:
+            return numpy.ones(len(step.tasks), dtype="float64")
+        return numpy.asarray([self.configured[task] for task in step.tasks], dtype="float64")
 
 
 @mtl_weightings("spacy_mtl.static.v1")

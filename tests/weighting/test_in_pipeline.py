@@ -1,5 +1,5 @@
-"""Every registered strategy trains configs/mtl.cfg by a one-line override and
-round-trips its state with the pipeline."""
+"""Every registered strategy trains configs/mtl.cfg by a one-line override,
+round-trips its state with the pipeline, and the loaded pipeline trains on."""
 import numpy
 import pytest
 import spacy
@@ -26,3 +26,7 @@ def test_strategy_trains_and_saves_its_state(make_nlp, strategy, tmp_path):
     loaded = spacy.load(tmp_path / "pipeline")
     assert type(loaded.get_pipe("transformer").weighting) is type(transformer.weighting)
     assert loaded.get_pipe("transformer").weighting.to_bytes() == transformer.weighting.to_bytes()
+    # As when a saved pipeline is trained further (spacy.load, or `source` in a config).
+    losses = loaded.update(examples, sgd=Adam(0.001))
+    assert set(loaded.get_pipe("transformer").last_step) == {"textcat", "ner"}
+    assert numpy.isfinite(losses["textcat"]) and numpy.isfinite(losses["ner"])

@@ -1,0 +1,53 @@
+import numpy
+import pytest
+
+from spacy_mtl.weighting import StaticWeighting
+from spacy_mtl.weighting.static import make_static_weighting
+
+
+def test_equal_weights_sum_the_gradients(make_step):
+    w = StaticWeighting()
+    w.initialize(["a", "b", "c"])
+    combined, weights = w.combine(make_step(["a", "c"], [2.0, 0.5], [[1, 2], [3, -1]]))
+    numpy.testing.assert_array_equal(weights, [1.0, 1.0])
+    numpy.testing.assert_allclose(combined, [4, 1])
+
+
+def test_configured_weights_follow_the_tasks_of_each_step(make_step):
+    w = StaticWeighting({"a": 2.0, "b": 0.0, "c": 0.5})
+    w.initialize(["a", "b", "c"])
+    for tasks, expected in ((["a", "b", "c"], [2.0, 0.0, 0.5]), (["c", "a"], [0.5, 2.0]), (["b"], [0.0])):
+        grads = numpy.eye(3)[: len(tasks)]
+        combined, weights = w.combine(make_step(tasks, [1.0] * len(tasks), grads))
+        numpy.testing.assert_array_equal(weights, expected)
+        numpy.testing.assert_allclose(combined, numpy.asarray(expected) @ grads)
+
+
+@pytest.mark.parametrize(
+    "weights,match",
+    [({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}, r"weights name \['d'\], which are not task heads"),
+     ({"a": 1.0}, r"weights give no weight for the tasks \['b', 'c'\]")],
+)
+def test_weights_must_name_the_tasks(weights, match):
+    with pytest.raises(ValueError, match=match):
+        StaticWeighting(weights).initialize(["a", "b", "c"])
+
+
+@pytest.mark.parametrize("weights", [{}, {"a": -1.0}, {"a": float("nan")}, {"a": "1"}])
+def test_bad_weights(weights):
+    with pytest.raises(ValueError, match="spacy_mtl.static.v1: "):
+        StaticWeighting(weights)
+
+
+def test_robust(check_robust):
+    check_robust(StaticWeighting)
+
+
+def test_round_trip(check_round_trip):
+    check_round_trip(lambda: StaticWeighting({"a": 1.0, "b": 0.25, "c": 3.0}))
+
+
+def test_registered(check_registered):
+    weighting = check_registered("spacy_mtl.static.v1", StaticWeighting, weights={"a": 2.0})
+    assert weighting.configured == {"a": 2.0}
+    assert isinstance(make_static_weighting(), StaticWeighting)
