@@ -27,6 +27,7 @@ than the single-task seed std (which needs at least two seeds of each).
 import argparse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
+import functools
 import hashlib
 import json
 import os
@@ -108,7 +109,9 @@ def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
     return {"digests": {"config": file_digest(config), **digests}, "arguments": arguments}
 
 
+@functools.lru_cache(maxsize=None)
 def file_digest(path: Path) -> str:
+    """sha256 of a file, read once per comparison (every run of a task shares its corpus)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -117,11 +120,11 @@ def is_current(result_path: Path, settings: dict) -> bool:
     return result_path.exists() and json.loads(result_path.read_text()).get("settings") == settings
 
 
-def train_one(setup: str, seed: int, args: argparse.Namespace, log: Optional[Path]) -> None:
-    """Train and score one run, then write its result file (the last thing it does)."""
+def train_one(setup: str, seed: int, settings: dict, args: argparse.Namespace, log: Optional[Path]) -> None:
+    """Train and score one run with `settings` (from `run_settings`), then write its
+    result file (the last thing it does)."""
     name = f"{setup}-s{seed}"
     config, _, tasks = setup_config(setup, args.configs_dir)
-    settings = run_settings(setup, seed, args)
     output = args.output / name
     command = [
         sys.executable, "-m", "spacy_mtl", "train", str(config), "--output", str(output),
@@ -161,15 +164,16 @@ def train_all(args: argparse.Namespace) -> None:
     setups = args.setups.split(",") if args.setups else SETUPS
     for setup in setups:
         setup_config(setup, args.configs_dir)  # an unknown setup fails before anything trains
-    for path in corpus_files(["textcat", "ner"]):
+    for path in corpus_files(list(METRICS)):
         if not path.exists():
             raise SystemExit(f"{path} not found: run `spacy project run corpus` first")
     runs = [(setup, seed) for seed in seeds for setup in setups]
     todo, stale = [], []
     for setup, seed in runs:
         result_path = args.metrics / f"{setup}-s{seed}.json"
-        if not is_current(result_path, run_settings(setup, seed, args)):
-            todo.append((setup, seed))
+        settings = run_settings(setup, seed, args)
+        if not is_current(result_path, settings):
+            todo.append((setup, seed, settings))
             if result_path.exists():
                 stale.append(f"{setup}-s{seed}")
     print(f"{len(runs)} runs, {len(runs) - len(todo)} done before, {len(todo)} to train, "
@@ -182,8 +186,8 @@ def train_all(args: argparse.Namespace) -> None:
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
     failed = []
     pool = ThreadPoolExecutor(args.jobs)
-    futures = {pool.submit(train_one, setup, seed, args, log_path(args, setup, seed)): f"{setup}-s{seed}"
-               for setup, seed in todo}
+    futures = {pool.submit(train_one, setup, seed, settings, args, log_path(args, setup, seed)): f"{setup}-s{seed}"
+               for setup, seed, settings in todo}
     try:
         for number, future in enumerate(as_completed(futures), 1):
             name = futures[future]
