@@ -1,7 +1,7 @@
 """The pipeline components: the shared transformer and the task heads."""
 from .ner import MultiTaskEntityRecognizer
 from .shared_transformer import MultiTaskTransformer
-from .task_head import TaskHead
+from .task_head import SharedEncoder, TaskHead, TaskLoss
 from .textcat import MultiTaskMultiLabelTextCategorizer, MultiTaskTextCategorizer
 
 __all__ = [
@@ -9,5 +9,7 @@ __all__ = [
     "MultiTaskMultiLabelTextCategorizer",
     "MultiTaskTextCategorizer",
     "MultiTaskTransformer",
+    "SharedEncoder",
     "TaskHead",
+    "TaskLoss",
 ]

@@ -3,22 +3,21 @@
 spaCy's `ner` (the transition-based `EntityRecognizer`) with two changes:
 - it reports its true loss, the mean negative log-likelihood of the gold actions per
   transition (stock logs the unnormalised sum of squared gradients);
-- it follows the `TaskHead` protocol, so the shared transformer knows in advance
+- it follows the `TaskHead` contract, so the shared transformer knows in advance
   whether this batch will send it a gradient.
 Docs whose entities are missing (`doc.set_ents([], default="missing")`) already get
 no transition states in stock spaCy, so they teach nothing; a batch made only of such
 docs is skipped.
 """
-from typing import Callable, Dict, Iterable, Optional
-import warnings
+from typing import Callable, Iterable, List, Optional
 
 import numpy
 from spacy.language import Language
 from spacy.pipeline.ner import EntityRecognizer
 from spacy.training import Example
-from thinc.api import Config, Model, Optimizer
+from thinc.api import Config, Model
 
-from .task_head import TaskHead
+from .task_head import TaskHead, TaskLoss
 
 DEFAULT_NER_MODEL = Config().from_str(
     """
@@ -42,21 +41,35 @@ upstream = "*"
 )["model"]
 
 
-def gold_action_nll(scores: numpy.ndarray, d_scores: numpy.ndarray) -> numpy.ndarray:
-    """Per state: -log P(gold actions), recovered from spaCy's parser gradient.
+def gold_action_mask(moves, states, golds) -> numpy.ndarray:
+    """Per state and action: whether the action is gold, i.e. valid and of zero cost.
 
-    spaCy's `cpu_log_loss` writes d = p - q, where p = softmax(scores) and q is the
-    softmax restricted to the gold (zero-cost) actions G, so q_i = p_i / P(G) on G.
-    Taking the action i* where q is largest: -log P(G) = log q_i* - log p_i*.
-    States without any gold action get d = 0, hence q = p and a loss of 0.
+    These are the actions whose probability spaCy's parser loss raises. `get_cost`
+    is the transition system's public cost (9000 for an invalid action).
     """
-    scores = scores.astype("float64")
-    log_p = scores - scores.max(axis=1, keepdims=True)
-    log_p -= numpy.log(numpy.exp(log_p).sum(axis=1, keepdims=True))
-    q = numpy.exp(log_p) - d_scores
-    best = q.argmax(axis=1)
-    rows = numpy.arange(len(scores))
-    return numpy.log(q[rows, best]) - log_p[rows, best]
+    n_moves = moves.n_moves
+    return numpy.asarray(
+        [[moves.get_cost(state, gold, i) <= 0 for i in range(n_moves)] for state, gold in zip(states, golds)],
+        dtype=bool,
+    ).reshape(len(states), n_moves)
+
+
+def gold_action_nll(scores: numpy.ndarray, gold: numpy.ndarray) -> numpy.ndarray:
+    """Per state: -log P(gold actions) = logsumexp(scores) - logsumexp(scores[gold]).
+
+    P is the softmax over every action, as in spaCy's parser loss, whose gradient with
+    respect to the scores is this loss's. A state without a gold action gets
+    no gradient from spaCy and a loss of 0 here.
+    """
+    scores = numpy.asarray(scores, dtype="float64")
+    top = scores.max(axis=1, keepdims=True)
+    log_z = numpy.log(numpy.exp(scores - top).sum(axis=1)) + top[:, 0]
+    has_gold = gold.any(axis=1)
+    gold_scores = numpy.where(gold, scores, -numpy.inf)
+    gold_top = numpy.where(has_gold, gold_scores.max(axis=1), 0.0)[:, None]
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        log_gold = numpy.log(numpy.exp(gold_scores - gold_top).sum(axis=1)) + gold_top[:, 0]
+    return numpy.where(has_gold, log_z - log_gold, 0.0)
 
 
 class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
@@ -65,45 +78,39 @@ class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
         return any(len(eg.predicted) and self.moves.has_gold(eg) for eg in examples)
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Stock parser update; the true loss is gathered in `get_batch_loss`."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        self.batch_loss = None
-        if not self.has_task_gold(examples):
-            return losses
-        self._nll_total = 0.0
-        self._n_transitions = 0
-        super().update(examples, drop=drop, sgd=sgd, losses=None)
-        if self.batch_loss is not None:
-            losses[self.name] += self.batch_loss
-        return losses
+    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
+        """Stock parser update, summing the true loss of every transition step."""
+        self._step_losses: List[numpy.ndarray] = []
+        self._finite = True
+        EntityRecognizer.update(self, examples, drop=drop, sgd=None, losses=None)
+        n_transitions = sum(len(nll) for nll in self._step_losses)
+        if not self._finite or n_transitions == 0:
+            return None
+        return TaskLoss(float(sum(nll.sum() for nll in self._step_losses)) / n_transitions, n_transitions)
 
     def get_batch_loss(self, states, golds, scores, losses) -> numpy.ndarray:
         """Stock gradient of one transition step; records the step's true loss."""
         d_scores = super().get_batch_loss(states, golds, scores, None)
-        nll = gold_action_nll(numpy.asarray(scores), d_scores)
-        if not numpy.isfinite(nll).all():
-            # Zero this step's gradient; the shared transformer drops the task for
-            # the batch once it sees the non-finite batch loss.
-            warnings.warn(f"[spacy-mtl] '{self.name}': non-finite loss in a transition step")
+        nll = gold_action_nll(numpy.asarray(scores), gold_action_mask(self.moves, states, golds))
+        if not (numpy.isfinite(nll).all() and numpy.isfinite(d_scores).all()):
+            # Nothing more reaches this head's parameters; the batch reports no loss,
+            # so the transformer leaves the task out of the step.
+            self._finite = False
+        if not self._finite:
             d_scores[...] = 0.0
-        self._nll_total += float(nll.sum())
-        self._n_transitions += len(states)
-        # The mean so far; complete once the last step ran, before the backward pass
-        # reaches the transformer (the parser backpropagates into it at the end).
-        self.batch_count = max(self._n_transitions, 1)
-        self.batch_loss = self._nll_total / self.batch_count
+        self._step_losses.append(nll)
         return d_scores
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[dict] = None,
+    ) -> None:
+        """Initialise for training, as stock `ner` (`labels` from `spacy init labels`)."""
+        self.require_encoder(nlp)
+        super().initialize(get_examples, nlp=nlp, labels=labels)
 
 
 @Language.factory(

@@ -4,18 +4,13 @@
 Stock, every listener but the last adds its gradient to a buffer and the last one runs
 the backward pass; if that last head has no gold in the batch it never calls back, and
 the other heads' gradients are lost. Here the transformer asks each head beforehand
-whether it has gold in the batch (`TaskHead.has_task_gold`), collects the gradient of
-each one that has, and when the last of them arrives lets the configured weighting
-combine them into the single gradient of the one backward pass.
-
-The weighting sees, per task, the head's true loss (a mean negative log-likelihood)
-and the gradient of that loss with respect to the transformer's output (the shared
-representation). Those gradients come for free: they are what the listeners send
-back, divided by the number of terms the head's loss is a mean of.
+whether it has gold in the batch, collects the representation gradient that each of
+those heads' listeners sends back, and once every one of them has reported its loss
+(see `task_head.py` for the contract) lets the configured weighting combine them into
+the gradient of the single backward pass.
 """
 from dataclasses import dataclass, field
 from functools import partial
-import math
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set, Union
 import warnings
@@ -35,7 +30,7 @@ from thinc.api import Config, Model, Optimizer, get_array_module, set_dropout_ra
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
 from ..encoder import DEFAULT_ENCODER
 from ..weighting import TaskGradients, Weighting
-from .task_head import TaskHead
+from .task_head import TaskHead, TaskLoss
 
 DEFAULT_CONFIG = Config().from_str(
     f"""
@@ -77,8 +72,8 @@ class PendingBackward:
     expected: Set[str]
     losses_log: Dict[str, float]
     grads: Dict[str, DocTensors] = field(default_factory=dict)
-    task_losses: Dict[str, Optional[float]] = field(default_factory=dict)
-    task_counts: Dict[str, int] = field(default_factory=dict)
+    #: What each head reported: its loss, or None if it sat the batch out.
+    reports: Dict[str, Optional[TaskLoss]] = field(default_factory=dict)
     sgd: Optional[Optimizer] = None
 
 
@@ -145,7 +140,10 @@ class MultiTaskTransformer(Transformer):
         super().find_listeners(component)
         # spaCy empties listener_map and asks again for every component whenever the
         # pipeline changes; keep only the heads that are still listening.
-        self.task_heads = {k: v for k, v in self.task_heads.items() if k in self.listener_map}
+        for name in [name for name in self.task_heads if name not in self.listener_map]:
+            head = self.task_heads.pop(name)
+            if head.encoder is self:
+                head.bind_encoder(None)
         if component.name not in self.listener_map:
             return
         if not isinstance(component, TaskHead):
@@ -160,6 +158,7 @@ class MultiTaskTransformer(Transformer):
                 f"listeners to '{self.name}'; a task head must have exactly one."
             )
         self.task_heads[component.name] = component
+        component.bind_encoder(self)
 
     def initialize(
         self,
@@ -187,9 +186,9 @@ class MultiTaskTransformer(Transformer):
     ) -> Dict[str, float]:
         """Run the transformer on the batch and hand its output to the task heads.
 
-        The backward pass runs once the last head with gold in the batch has sent
-        its gradient (see `_receive_gradient`). With `sgd`, the transformer and the
-        weighting are stepped right after it.
+        The backward pass runs once every head with gold in the batch has reported
+        (see `report`). With `sgd`, the transformer and the weighting are stepped
+        right after it.
         """
         # A batch whose heads were not all updated (excluded from nlp.update) is
         # finished now, before its activations are replaced.
@@ -216,43 +215,67 @@ class MultiTaskTransformer(Transformer):
         return losses
 
     def _receive_gradient(self, task: str, d_trf_datas: List[TransformerData]) -> list:
-        """The callback each listener backpropagates into."""
+        """The callback each listener backpropagates into: keep the task's gradient."""
         pending = self._pending
         if pending is None or task not in pending.expected:
             raise RuntimeError(
                 f"Task head '{task}' sent a gradient for a batch in which its "
                 "has_task_gold() was False: its update must skip exactly those batches."
             )
+        if task in pending.grads:
+            raise RuntimeError(f"Task head '{task}' sent two gradients for one batch.")
         pending.grads[task] = [list(d.tensors) for d in d_trf_datas]
-        pending.task_losses[task] = self.task_heads[task].batch_loss
-        pending.task_counts[task] = self.task_heads[task].batch_count
-        if pending.expected <= set(pending.grads):
-            self._run_backward()
         return []
+
+    def report(self, task: str, result: Optional[TaskLoss]) -> None:
+        """Close `task` for the pending batch; run the backward pass after the last.
+
+        task (str): the head's name.
+        result (Optional[TaskLoss]): its loss, or None to leave it out of this step.
+        """
+        pending = self._pending
+        if pending is None or task not in pending.expected:
+            raise RuntimeError(
+                f"Task head '{task}' reported a loss for a batch in which its "
+                "has_task_gold() was False, or without the transformer's update."
+            )
+        if result is not None and task not in pending.grads:
+            raise RuntimeError(
+                f"Task head '{task}' reported a loss, but its listener sent no gradient."
+            )
+        if result is None:
+            warnings.warn(
+                f"[spacy-mtl] '{self.name}': task '{task}' gave a non-finite loss or "
+                "gradient; it is left out of this step"
+            )
+            pending.grads.pop(task, None)
+        pending.reports[task] = result
+        if pending.expected <= set(pending.reports):
+            self._run_backward()
 
     def _run_backward(self) -> None:
         """Combine the gradients received for the pending batch; one backward pass."""
         pending, self._pending = self._pending, None
         if pending is None:
             return
+        # A head that never reported (left out of nlp.update) sits the step out too.
         tasks, rows = [], []
-        for task in [t for t in self.tasks if t in pending.grads]:
+        for task in [t for t in self.tasks if pending.reports.get(t) is not None]:
             xp = get_array_module(pending.grads[task][0][0])
-            row = _flatten(pending.grads[task], xp) / pending.task_counts[task]
-            loss = pending.task_losses[task]
-            # A task whose loss or gradient is not finite sits this step out.
-            if loss is None or not math.isfinite(loss) or not bool(xp.isfinite(row).all()):
-                warnings.warn(
-                    f"[spacy-mtl] '{self.name}': task '{task}' gave a non-finite loss or "
-                    "gradient; it is left out of this step"
-                )
+            # The heads backpropagated sums; the weighting gets the gradients of means.
+            row = _flatten(pending.grads[task], xp) / pending.reports[task].n_terms
+            # A head checks its own loss and gradient; a NaN can still arise in the
+            # listener's pooling, and must not reach the encoder.
+            if not bool(xp.isfinite(row).all()):
+                warnings.warn(f"[spacy-mtl] '{self.name}': task '{task}' sent a non-finite "
+                              "gradient; it is left out of this step")
                 continue
             tasks.append(task)
             rows.append(row)
         if tasks:
             step = TaskGradients(
                 tasks=tasks,
-                losses=numpy.asarray([pending.task_losses[t] for t in tasks], dtype="float64"),
+                losses=numpy.asarray([pending.reports[t].loss for t in tasks], dtype="float64"),
                 grads=xp.stack(rows),
             )
             combined, weights = self.weighting.combine(step)
@@ -261,10 +284,11 @@ class MultiTaskTransformer(Transformer):
                 task: {"loss": float(loss), "weight": float(w), "grad_norm": float(norm)}
                 for task, loss, w, norm in zip(tasks, step.losses, weights, grad_norms)
             }
-            # The weighting combined gradients of mean losses. The encoder gets that
-            # times the number of docs, the scale of stock spaCy's per-doc sums:
-            # Adam's epsilon (1e-8, added to the uncorrected second moment) would
-            # otherwise damp the tiny early updates of a mean over a whole batch.
+            # The one place where the scale changes. The weighting returned the
+            # gradient of the combined mean loss; the encoder gets it times the number
+            # of docs, the scale of stock spaCy's per-doc sums: Adam's epsilon (added
+            # to the uncorrected second moment) would otherwise damp the tiny early
+            # updates of a mean over a whole batch.
             combined = combined * len(pending.trf_full.doc_data)
             pending.losses_log[self.name] += float((combined**2).sum())
             d_tensors = _unflatten(combined, pending.grads[tasks[0]])

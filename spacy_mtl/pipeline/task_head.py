@@ -1,48 +1,133 @@
-"""What a component must offer to train as a task under `MultiTaskTransformer`."""
-from typing import Callable, Iterable, Optional
+"""The contract between a task head and the shared transformer it listens to.
+
+Each training step runs in this order:
+
+1. `MultiTaskTransformer.update` asks every head it trains whether the batch holds
+   gold for its task (`TaskHead.has_task_gold`), runs the encoder once and hands its
+   output to the heads' listeners.
+2. Each head with gold computes its loss and backpropagates the gradient of the
+   *sum* of its loss terms, as stock spaCy heads do; its listener sends the gradient
+   with respect to the shared representation back to the transformer.
+3. The head then reports a `TaskLoss` (its mean loss and how many terms it is the
+   mean of) with one call, `SharedEncoder.report`, or `None` when its loss or
+   gradient was not finite.
+4. Once every expected head has reported, the transformer lets its weighting combine
+   the task gradients and runs the single backward pass through the encoder.
+
+The gradient travels through the listener because spaCy's transition-based parser
+backpropagates into its tok2vec itself, deep inside its update loop; the report is
+what closes the task for the batch. A user's own head subclasses `TaskHead` (before
+its spaCy base class) and implements `has_task_gold` and `update_task`.
+"""
+from dataclasses import dataclass
+import math
+from typing import Dict, Iterable, List, Optional, Protocol
 
 from spacy.language import Language
-from spacy.training import Example
+from spacy.training import Example, validate_examples
+from thinc.api import Optimizer
+
+
+@dataclass(frozen=True)
+class TaskLoss:
+    """A head's loss on one batch.
+
+    loss (float): the mean negative log-likelihood over `n_terms` terms (annotated
+        docs for textcat, transitions for NER), comparable across steps and tasks.
+    n_terms (int): how many terms the loss is the mean of. The head backpropagated
+        the gradient of their sum; the transformer divides by `n_terms`.
+    """
+
+    loss: float
+    n_terms: int
+
+    def __post_init__(self) -> None:
+        if self.n_terms < 1:
+            raise ValueError(f"TaskLoss: n_terms must be >= 1, got {self.n_terms}")
+
+
+class SharedEncoder(Protocol):
+    """What a head may call on the shared transformer it is bound to."""
+
+    name: str
+
+    def report(self, task: str, result: Optional[TaskLoss]) -> None:
+        """Close `task` for the current batch: its loss, or None to sit it out."""
 
 
 class TaskHead:
-    """Mixin for the heads that listen to a shared `MultiTaskTransformer`.
+    """Mixin for heads that train under a shared `MultiTaskTransformer`.
 
-    The shared transformer asks each head, before the heads update, whether the batch
-    holds gold for its task (`has_task_gold`), so that it knows whose gradient to wait
-    for before running the single backward pass. A head's `update` must skip the
-    batch exactly when `has_task_gold` is False, and must set `batch_loss` and
-    `batch_count` before its gradient reaches the transformer.
+    Put it before the spaCy component class: `class MyHead(TaskHead, Tagger)`. It
+    provides `update`, which skips batches without gold for the task, calls
+    `update_task` and reports the result to the bound encoder.
     """
 
-    #: The head's true loss on the batch of its last `update`: a mean negative
-    #: log-likelihood, comparable across steps (what loss-based weightings read).
-    batch_loss: Optional[float] = None
-    #: How many terms `batch_loss` is the mean of (annotated docs, transitions). A head
-    #: backpropagates the gradient of their sum, as stock spaCy does; the shared
-    #: transformer divides by this count, so that the gradient each weighting sees is
-    #: the gradient of the loss it sees. Without it, NER (a sum over every transition
-    #: of the batch) outweighs textcat (a sum over docs) a hundredfold in the encoder.
-    batch_count: int = 1
+    #: The shared transformer, set by it when it registers this head's listener.
+    encoder: Optional[SharedEncoder] = None
+
+    def bind_encoder(self, encoder: Optional[SharedEncoder]) -> None:
+        """Called by the shared transformer that trains this head (None: unbound)."""
+        self.encoder = encoder
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
-        """Whether any non-empty example of the batch is annotated for this task."""
+        """Whether any non-empty example of the batch is annotated for this task.
+
+        The transformer asks before the heads update, so this must hold exactly for
+        the batches on which `update_task` backpropagates.
+        """
         raise NotImplementedError
 
-    def initialize(
+    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
+        """Forward and backward on a batch that has gold for this task.
+
+        RETURNS (Optional[TaskLoss]): the loss, or None if the loss or gradient was
+            not finite, in which case nothing may have reached the head's parameters.
+        """
+        raise NotImplementedError
+
+    def update(
         self,
-        get_examples: Callable[[], Iterable[Example]],
+        examples: Iterable[Example],
         *,
-        nlp: Optional[Language] = None,
-        **kwargs,
-    ) -> None:
-        """Check that a shared transformer trains this head, then initialise it."""
-        if nlp is not None and not any(
-            getattr(proc, "task_heads", {}).get(self.name) is self for _, proc in nlp.pipeline
-        ):
-            raise ValueError(
-                f"Component '{self.name}' does not listen to a shared transformer: its "
-                "model needs a 'spacy-transformers.TransformerListener.v1' tok2vec whose "
-                "upstream is an 'mtl_transformer' component placed before it."
-            )
-        super().initialize(get_examples, nlp=nlp, **kwargs)  # type: ignore[misc]
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from the batch's gold for this task and report the loss.
+
+        RETURNS (Dict[str, float]): `losses`, with this head's mean loss added.
+        """
+        name: str = self.name  # type: ignore[attr-defined]
+        if losses is None:
+            losses = {}
+        losses.setdefault(name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.update")
+        if not self.has_task_gold(examples):
+            return losses
+        if self.encoder is None:
+            raise ValueError(self._unbound_message())
+        result = self.update_task(examples, drop=drop)
+        if result is not None and not math.isfinite(result.loss):
+            raise ValueError(f"{name}: update_task returned a non-finite loss; return None instead")
+        self.encoder.report(name, result)
+        if result is not None:
+            losses[name] += result.loss
+        if sgd not in (None, False):
+            self.finish_update(sgd)  # type: ignore[attr-defined]
+        return losses
+
+    def require_encoder(self, nlp: Optional[Language]) -> None:
+        """Raise unless a shared transformer trains this head; heads call this first
+        in `initialize` (which keeps its spaCy signature, so that
+        `[initialize.components.<name>]` settings are validated as spaCy's)."""
+        if nlp is not None and self.encoder is None:
+            raise ValueError(self._unbound_message())
+
+    def _unbound_message(self) -> str:
+        return (
+            f"Component '{self.name}' does not listen to a shared transformer: its "  # type: ignore[attr-defined]
+            "model needs a 'spacy-transformers.TransformerListener.v1' tok2vec whose "
+            "upstream is an 'mtl_transformer' component placed before it."
+        )

@@ -1,28 +1,32 @@
 """Text classification heads (exclusive and multi-label) for multi-task training.
 
-They are spaCy's `textcat` and `textcat_multilabel` with three changes:
-- a doc without annotation for this head is missing, not negative: its row is masked
-  (stock exclusive `textcat` trains an empty `doc.cats` towards all zeros);
+They are spaCy's `textcat` and `textcat_multilabel` with these changes:
+- a doc without any of this head's labels is missing, not negative: its row is
+  masked (stock exclusive `textcat` trains an empty `doc.cats` towards all zeros);
 - the loss reported to spaCy's `losses` and to the weighting is the true loss, the
   mean negative log-likelihood per annotated doc (stock logs a mean squared error);
-- a batch without any annotated doc is skipped, as `TaskHead` requires;
+- labels are this head's own: other heads' labels in `doc.cats` are ignored, and docs
+  carrying several disjoint label sets need `[initialize.components.<name>] labels`;
 - scores are computed over the docs annotated for the head only.
 """
-from typing import Any, Callable, Dict, Iterable, Optional, Tuple
-import warnings
+from itertools import islice
+import math
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy
 from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
 from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
-from spacy.training import Example, validate_examples
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from spacy.training import Example, validate_get_examples
+from thinc.api import Config, Model, set_dropout_rate
 
-from .task_head import TaskHead
+from .task_head import TaskHead, TaskLoss
 
 # The smallest probability a log is taken of, so that a confident mistake costs a
 # large but finite loss.
 _EPSILON = 1e-7
+# How far the values of an exclusive doc's cats may sum from 1.
+_SUM_TOLERANCE = 1e-4
 
 _MODEL_CONFIG = """
 [model]
@@ -52,19 +56,14 @@ class _CatsHead(TaskHead):
     name: str
     labels: Tuple[str, ...]
     model: Model
+    exclusive: bool
+
+    def is_annotated(self, example: Example) -> bool:
+        """Whether the example's reference carries any of this head's labels."""
+        return any(label in example.reference.cats for label in self.labels)
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
-        return any(
-            len(eg.predicted) and any(label in eg.reference.cats for label in self.labels)
-            for eg in examples
-        )
-
-    def _annotated_rows(self, examples: Iterable[Example]) -> numpy.ndarray:
-        """1.0 for each doc that carries any of this head's labels, else 0.0."""
-        return numpy.asarray(
-            [any(label in eg.reference.cats for label in self.labels) for eg in examples],
-            dtype="f",
-        )
+        return any(len(eg.predicted) and self.is_annotated(eg) for eg in examples)
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
         """spaCy's textcat scores over the docs annotated for this head only.
@@ -72,70 +71,144 @@ class _CatsHead(TaskHead):
         Stock `Scorer.score_cats` (exclusive) counts a doc without cats as a wrong
         prediction; in a multi-task dev set those are the other tasks' docs.
         """
-        annotated = [eg for eg in examples if any(label in eg.reference.cats for label in self.labels)]
-        return super().score(annotated, **kwargs)
+        return super().score([eg for eg in examples if self.is_annotated(eg)], **kwargs)
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
+    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
         """Learn from the annotated docs of the batch; the others teach nothing."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, f"{type(self).__name__}.update")
-        self._validate_categories(examples)
-        self.batch_loss = None
-        if not self.has_task_gold(examples):
-            return losses
         set_dropout_rate(self.model, drop)
         scores, bp_scores = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
-        if not numpy.isfinite(loss):
-            # Nothing is backpropagated, so neither this head nor the encoder sees it.
-            warnings.warn(f"[spacy-mtl] '{self.name}': non-finite loss, batch skipped")
-            return losses
-        self.batch_loss = loss
-        self.batch_count = max(1, int(self._annotated_rows(examples).sum()))
+        # Checked before the backward pass, so that nothing non-finite reaches this
+        # head's parameters or the encoder.
+        if not (math.isfinite(loss) and bool(self.model.ops.xp.isfinite(d_scores).all())):
+            return None
         bp_scores(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+        return TaskLoss(loss, max(1, sum(self.is_annotated(eg) for eg in examples)))
 
     def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, numpy.ndarray]:
         """Return (mean negative log-likelihood per annotated doc, d_scores).
 
-        d_scores is stock spaCy's gradient (scores - truths), with the rows of
-        unannotated docs zeroed.
+        d_scores is stock spaCy's gradient (scores - truths) over the known values,
+        so the rows of unannotated docs are zero.
         """
-        examples = list(examples)
-        truths, not_missing = self._examples_to_truth(examples)
-        rows = self.model.ops.asarray(self._annotated_rows(examples))[:, None]
-        mask = self.model.ops.asarray(not_missing) * rows
-        truths = self.model.ops.asarray(truths)
+        truths, known = self.truths(list(examples))
+        ops = self.model.ops
+        truths, mask = ops.asarray(truths), ops.asarray(known)
         d_scores = (scores - truths) * mask
-        n_docs = max(float(rows.sum()), 1.0)
+        n_docs = max(float(mask.any(axis=1).sum()), 1.0)
         loss = float(self._nll(scores, truths, mask).sum()) / n_docs
         return loss, d_scores
+
+    def truths(self, examples: List[Example]) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """Per doc and label: the target value, and 1.0 where it is known.
+
+        An exclusive doc that names some of the labels has the others as negatives
+        (as in stock `textcat`); a multi-label doc has them missing.
+        """
+        truths = numpy.zeros((len(examples), len(self.labels)), dtype="f")
+        known = numpy.zeros_like(truths)
+        for i, eg in enumerate(examples):
+            cats = eg.reference.cats
+            for j, label in enumerate(self.labels):
+                if label in cats:
+                    truths[i, j] = cats[label]
+                    known[i, j] = 1.0
+            if self.exclusive and known[i].any():
+                known[i] = 1.0
+        return truths, known
 
     def _nll(self, scores, truths, mask):
         raise NotImplementedError
 
+    def _initialize_labels(
+        self, get_examples: Callable[[], Iterable[Example]], nlp: Optional[Language], labels: Optional[Iterable[str]]
+    ) -> None:
+        """Add the labels (given, or from the docs), check the docs, size the model."""
+        self.require_encoder(nlp)
+        validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        if labels is None:
+            labels = self._labels_from(get_examples())
+        for label in labels:
+            self.add_label(label)
+        if len(self.labels) < (2 if self.exclusive else 1):
+            raise ValueError(
+                f"Component '{self.name}' needs at least {2 if self.exclusive else 1} labels, "
+                f"got {list(self.labels)}"
+            )
+        for i, eg in enumerate(get_examples()):
+            self._check_cats(eg, i)
+        sample = [eg for eg in islice(get_examples(), 10)]
+        self.model.initialize(X=[eg.reference for eg in sample], Y=self.truths(sample)[0])
+
+    def _labels_from(self, examples: Iterable[Example]) -> List[str]:
+        """Every label in the docs' cats, in order of appearance (as stock spaCy), unless
+        the docs carry label sets that share no label: then this head cannot tell which
+        set is its own."""
+        seen: Dict[str, None] = {}
+        groups: List[Set[str]] = []
+        for eg in examples:
+            cats = set(eg.reference.cats)
+            if not cats:
+                continue
+            seen.update(dict.fromkeys(eg.reference.cats))
+            overlapping = [g for g in groups if g & cats]
+            merged = cats.union(*overlapping)
+            groups = [g for g in groups if not g & cats] + [merged]
+        if len(groups) > 1:
+            sets = " and ".join(str(sorted(g)) for g in groups)
+            raise ValueError(
+                f"Component '{self.name}': the training docs carry label sets that share no "
+                f"label ({sets}); say which are this head's with "
+                f"[initialize.components.{self.name}] labels = [...]"
+            )
+        return list(seen)
+
+    def _check_cats(self, eg: Example, index: int) -> None:
+        values = [eg.reference.cats[label] for label in self.labels if label in eg.reference.cats]
+        if not values:
+            return
+        where = f"Component '{self.name}', training example {index} ({eg.reference.text[:40]!r})"
+        if any(not (0.0 <= v <= 1.0) for v in values):
+            raise ValueError(f"{where}: cats values must lie in [0, 1], got {eg.reference.cats}")
+        if self.exclusive and abs(sum(values) - 1.0) > _SUM_TOLERANCE:
+            raise ValueError(
+                f"{where}: an exclusive head's labels must sum to 1 per doc, got "
+                f"{ {label: eg.reference.cats[label] for label in self.labels if label in eg.reference.cats} }; "
+                "use mtl_textcat_multilabel for independent labels"
+            )
+
 
 class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
     """Exclusive classes (one label per doc); the loss is the cross-entropy."""
+
+    exclusive = True
 
     @property
     def support_missing_values(self) -> bool:
         # An annotated doc names its one positive label; the labels it leaves out are
         # negatives. Unannotated docs are masked whole in get_loss.
         return False
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Iterable[str]] = None,
+        positive_label: Optional[str] = None,
+    ) -> None:
+        """Initialise for training; `labels` as in stock `textcat`, else from the docs.
+
+        positive_label (Optional[str]): the positive label of a binary task, as in
+            stock `textcat`.
+        """
+        self._initialize_labels(get_examples, nlp, labels)
+        if positive_label is not None and (positive_label not in self.labels or len(self.labels) != 2):
+            raise ValueError(
+                f"Component '{self.name}': positive_label {positive_label!r} must be one "
+                f"of exactly two labels, got {list(self.labels)}"
+            )
+        self.cfg["positive_label"] = positive_label
 
     def _nll(self, scores, truths, mask):
         xp = self.model.ops.xp
@@ -144,6 +217,19 @@ class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
 
 class MultiTaskMultiLabelTextCategorizer(_CatsHead, MultiLabel_TextCategorizer):
     """Independent labels; the loss is the binary cross-entropy summed over labels."""
+
+    exclusive = False
+
+    def initialize(  # type: ignore[override]
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Iterable[str]] = None,
+    ) -> None:
+        """Initialise for training; `labels` as in stock `textcat_multilabel`, else
+        from the docs."""
+        self._initialize_labels(get_examples, nlp, labels)
 
     def _nll(self, scores, truths, mask):
         xp = self.model.ops.xp

@@ -3,7 +3,7 @@ import pytest
 import spacy
 
 from helpers import load_config, mixed_examples
-from spacy_mtl.weighting.static import make_static_weighting
+from spacy_mtl.weighting.static import StaticWeighting
 
 
 def build(config):
@@ -38,7 +38,7 @@ def test_negative_static_weight_in_config(tiny_encoder):
 def test_non_finite_static_weight(weight):
     # JSON configs cannot carry NaN; the Python API can.
     with pytest.raises(ValueError, match=r"weights\.ner = .*finite number >= 0"):
-        make_static_weighting({"textcat": 1.0, "ner": weight})
+        StaticWeighting({"textcat": 1.0, "ner": weight})
 
 
 def test_empty_task_list(tiny_encoder):

@@ -1,43 +1,68 @@
-"""The NER head's true loss and its skipping of unannotated batches."""
+"""The NER head's true loss, checked against spaCy's own parser loss."""
 import math
 
 import numpy
 import pytest
+import torch
+from spacy.pipeline.ner import EntityRecognizer
 
 from helpers import cats_example, ner_example
-from spacy_mtl.pipeline.ner import gold_action_nll
-
-
-def parser_gradient(scores, gold):
-    """spaCy's cpu_log_loss written out: d = softmax(scores) - softmax over gold."""
-    p = numpy.exp(scores - scores.max()) / numpy.exp(scores - scores.max()).sum()
-    gold = numpy.asarray(gold)
-    q = numpy.zeros(len(scores))
-    q[gold] = numpy.exp(scores[gold] - scores[gold].max())
-    return (p - q / q.sum()).astype("f")
+from spacy_mtl.pipeline.ner import MultiTaskEntityRecognizer, gold_action_mask, gold_action_nll
 
 
 def test_nll_of_one_gold_action():
     scores = numpy.asarray([[0.0, math.log(2.0), 0.0]], dtype="f")  # p = [1/4, 1/2, 1/4]
-    d = parser_gradient(scores[0], [False, True, False])[None]
-    assert gold_action_nll(scores, d)[0] == pytest.approx(math.log(2.0), rel=1e-5)
+    gold = numpy.asarray([[False, True, False]])
+    assert gold_action_nll(scores, gold)[0] == pytest.approx(math.log(2.0), rel=1e-6)
 
 
 def test_nll_of_several_gold_actions():
     scores = numpy.asarray([[0.0, math.log(2.0), 0.0]], dtype="f")
-    d = parser_gradient(scores[0], [True, False, True])[None]  # P(gold) = 1/2
-    assert gold_action_nll(scores, d)[0] == pytest.approx(math.log(2.0), rel=1e-5)
+    gold = numpy.asarray([[True, False, True]])  # P(gold) = 1/2
+    assert gold_action_nll(scores, gold)[0] == pytest.approx(math.log(2.0), rel=1e-6)
 
 
 def test_nll_without_gold_action_is_zero():
     scores = numpy.asarray([[3.0, -1.0, 0.5]], dtype="f")
-    assert gold_action_nll(scores, numpy.zeros_like(scores))[0] == pytest.approx(0.0, abs=1e-9)
+    assert gold_action_nll(scores, numpy.zeros((1, 3), dtype=bool))[0] == 0.0
 
 
 def test_nll_is_finite_for_a_confident_mistake():
     scores = numpy.asarray([[200.0, -200.0]], dtype="f")
-    d = parser_gradient(scores[0], [False, True])[None]
-    assert gold_action_nll(scores, d)[0] == pytest.approx(400.0, rel=1e-3)
+    assert gold_action_nll(scores, numpy.asarray([[False, True]]))[0] == pytest.approx(400.0, rel=1e-6)
+
+
+def test_nll_gradient_is_spacys_parser_loss_gradient(make_nlp):
+    """Every transition step of a real update: the gradient of our loss with respect to
+    the scores equals what spaCy's own `EntityRecognizer.get_batch_loss` returns, and
+    the reported loss is the mean of our per-transition losses."""
+    nlp, examples = make_nlp()
+    ner = nlp.get_pipe("ner")
+    steps = []
+
+    def recording_get_batch_loss(states, golds, scores, losses):
+        scores = numpy.array(scores)
+        stock = EntityRecognizer.get_batch_loss(ner, states, golds, scores, None)
+        steps.append((scores, gold_action_mask(ner.moves, states, golds), stock))
+        return MultiTaskEntityRecognizer.get_batch_loss(ner, states, golds, scores, losses)
+
+    ner.get_batch_loss = recording_get_batch_loss
+    nlp.update(examples, sgd=False)
+    assert len(steps) >= 3
+    nlls = []
+    for scores, gold, stock in steps:
+        assert gold.any(axis=1).all()
+        X = torch.tensor(scores, dtype=torch.float64, requires_grad=True)
+        masked = torch.where(torch.tensor(gold), X, torch.tensor(-math.inf, dtype=torch.float64))
+        nll = torch.logsumexp(X, dim=1) - torch.logsumexp(masked, dim=1)
+        nll.sum().backward()
+        numpy.testing.assert_allclose(X.grad.numpy(), stock, atol=1e-6)
+        numpy.testing.assert_allclose(gold_action_nll(scores, gold), nll.detach().numpy(), rtol=1e-6)
+        nlls.extend(nll.detach().numpy())
+    reported = nlp.get_pipe("transformer").last_step["ner"]["loss"]
+    assert reported == pytest.approx(float(numpy.mean(nlls)), rel=1e-6)
+    # An untrained model is near-uniform over its actions: about log(#actions).
+    assert 0.3 * math.log(ner.moves.n_moves) < reported < 3 * math.log(ner.moves.n_moves)
 
 
 def test_batch_without_entity_annotation_is_skipped(make_nlp):
@@ -45,16 +70,27 @@ def test_batch_without_entity_annotation_is_skipped(make_nlp):
     ner = nlp.get_pipe("ner")
     only_cats = [cats_example(nlp, "what a lovely day", "positive")]
     assert not ner.has_task_gold(only_cats)
-    losses = ner.update(only_cats, sgd=None)
-    assert losses == {"ner": 0.0} and ner.batch_loss is None
+    losses = nlp.update(only_cats, sgd=False)
+    assert losses["ner"] == 0.0
+    assert "ner" not in nlp.get_pipe("transformer").last_step
 
 
-def test_batch_loss_is_the_mean_over_transitions(make_nlp):
+def test_non_finite_scores_leave_ner_out_of_the_step(make_nlp):
     nlp, _ = make_nlp()
     ner = nlp.get_pipe("ner")
-    examples = [ner_example(nlp, ["Obama", "visited", "Paris"], [(0, 1, "person"), (2, 3, "geo-loc")])]
-    nlp.update(examples, sgd=False)
-    # An untrained model is near-uniform over its actions: about log(#actions).
-    n_actions = ner.moves.n_moves
-    assert 0.3 * math.log(n_actions) < ner.batch_loss < 3 * math.log(n_actions)
-    assert ner._n_transitions >= 3
+    examples = [
+        ner_example(nlp, ["Obama", "visited", "Paris"], [(0, 1, "person"), (2, 3, "geo-loc")]),
+        cats_example(nlp, "what a lovely day", "positive"),
+    ]
+    original = ner.get_batch_loss
+
+    def nan_scores(states, golds, scores, losses):
+        scores = numpy.array(scores)
+        scores[0, 0] = numpy.nan
+        return original(states, golds, scores, losses)
+
+    ner.get_batch_loss = nan_scores
+    with pytest.warns(UserWarning, match="'ner'"):
+        losses = nlp.update(examples, sgd=False)
+    assert losses["ner"] == 0.0
+    assert set(nlp.get_pipe("transformer").last_step) == {"textcat"}

@@ -7,12 +7,9 @@ from thinc.api import Adam
 import recording_weighting  # noqa: F401  (registers tests.recording.v1)
 from helpers import (
     BackwardCounter,
-    cats_example,
     clear_encoder_grads,
     encoder_grads,
     encoder_module,
-    mixed_examples,
-    ner_example,
     randomize_head,
 )
 from spacy_mtl.weighting import StaticWeighting
@@ -145,26 +142,40 @@ def test_frozen_heads_are_not_waited_for(make_nlp):
     assert counter.count == 1
 
 
-def test_non_finite_loss_is_dropped_for_the_step(make_nlp, monkeypatch):
+@pytest.mark.parametrize("poison", ["loss", "gradient"])
+def test_non_finite_head_sits_the_step_out_on_time(make_nlp, monkeypatch, poison):
+    """A head whose loss or gradient is not finite reports so before the transformer
+    waits on it: the other task's backward pass runs in the same update, and nothing
+    non-finite reaches the encoder or the head's own parameters."""
     nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
     randomize_head(nlp, "textcat")
-    ner = nlp.get_pipe("ner")
-    original = type(ner).get_batch_loss
+    textcat = nlp.get_pipe("textcat")
+    original = type(textcat).get_loss
 
-    def poisoned(self, states, golds, scores, losses):
-        d_scores = original(self, states, golds, scores, losses)
-        self._nll_total = float("nan")
-        self.batch_loss = float("nan")
-        return d_scores
+    def poisoned(self, examples, scores):
+        loss, d_scores = original(self, examples, scores)
+        if poison == "loss":
+            return float("nan"), d_scores
+        d_scores = d_scores.copy()
+        d_scores[0, 0] = numpy.nan
+        return loss, d_scores
 
-    monkeypatch.setattr(type(ner), "get_batch_loss", poisoned)
+    monkeypatch.setattr(type(textcat), "get_loss", poisoned)
     clear_encoder_grads(nlp)
-    with pytest.warns(UserWarning, match="task 'ner' gave a non-finite loss"):
-        nlp.update(examples, sgd=False, drop=0.0)
-    step = nlp.get_pipe("transformer").weighting.steps[-1]
-    assert step.tasks == ["textcat"]
+    counter = BackwardCounter(nlp)
+    try:
+        with pytest.warns(UserWarning, match="task 'textcat' gave a non-finite loss"):
+            losses = nlp.update(examples, sgd=False, drop=0.0)
+    finally:
+        counter.close()
+    assert counter.count == 1
+    transformer = nlp.get_pipe("transformer")
+    assert transformer.weighting.steps[-1].tasks == ["ner"] and list(transformer.last_step) == ["ner"]
+    assert losses["textcat"] == 0.0 and numpy.isfinite(losses["ner"]) and losses["ner"] > 0
     grads = encoder_grads(nlp)
     assert all(numpy.isfinite(g).all() for g in grads) and total_norm(grads) > 0
+    head_grads = [node.get_grad(name) for node in textcat.model.walk() for name in node.param_names if node.has_grad(name)]
+    assert all(float(numpy.abs(g).sum()) == 0 for g in head_grads)
 
 
 def test_inference_runs_the_encoder_once_per_batch(make_nlp):

@@ -1,0 +1,129 @@
+"""A user's own head: a tagger implementing the `TaskHead` contract trains beside the
+textcat and NER heads, three tasks under one weighting."""
+from typing import List, Optional
+
+import numpy
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.pipeline.tagger import Tagger
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Config, set_dropout_rate
+
+import recording_weighting  # noqa: F401  (registers tests.recording.v1)
+from helpers import clear_encoder_grads, encoder_grads, load_config, mixed_examples, randomize_head
+from spacy_mtl import TaskHead, TaskLoss
+from spacy_mtl.weighting import StaticWeighting
+
+TAGGER_MODEL = Config().from_str(
+    """
+[model]
+@architectures = "spacy.Tagger.v2"
+nO = null
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "transformer"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+)["model"]
+
+
+class TaggerHead(TaskHead, Tagger):
+    """Part-of-speech tags; the loss is the mean NLL over the tagged tokens."""
+
+    def has_task_gold(self, examples) -> bool:
+        return any(len(eg.predicted) and eg.reference.has_annotation("TAG") for eg in examples)
+
+    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        d_scores, total, n_tokens = [], 0.0, 0
+        for eg, probs in zip(examples, scores):
+            d = probs.copy()
+            for i, tag in enumerate(eg.get_aligned("TAG", as_string=True)):
+                if tag in self.labels:
+                    j = self.labels.index(tag)
+                    total -= float(numpy.log(probs[i, j]))
+                    d[i, j] -= 1.0
+                    n_tokens += 1
+                else:
+                    d[i] = 0.0
+            d_scores.append(d)
+        if n_tokens == 0 or not numpy.isfinite(total):
+            return None
+        backprop(d_scores)
+        return TaskLoss(total / n_tokens, n_tokens)
+
+    def initialize(self, get_examples, *, nlp=None, labels=None):
+        self.require_encoder(nlp)
+        super().initialize(get_examples, nlp=nlp, labels=labels)
+
+
+@Language.factory("test_tagger_head", default_config={"model": TAGGER_MODEL})
+def make_tagger_head(nlp, name, model):
+    return TaggerHead(nlp.vocab, model, name=name)
+
+
+def tagged_example(nlp, words, tags) -> Example:
+    predicted = Doc(nlp.vocab, words=words)
+    reference = Doc(nlp.vocab, words=words, tags=tags)
+    reference.set_ents([], default="missing")
+    return Example(predicted, reference)
+
+
+@pytest.fixture
+def three_heads(tiny_encoder):
+    config = load_config("mtl.cfg", tiny_encoder, weighting={"@mtl_weightings": "tests.recording.v1"})
+    config["nlp"]["pipeline"] = ["transformer", "textcat", "tagger", "ner"]
+    config["components"]["tagger"] = {"factory": "test_tagger_head"}
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    examples = mixed_examples(nlp) + [
+        tagged_example(nlp, ["the", "cat", "sat"], ["DT", "NN", "VBD"]),
+        tagged_example(nlp, ["dogs", "bark", "loudly"], ["NNS", "VBP", "RB"]),
+    ]
+    nlp.initialize(lambda: examples)
+    # spaCy initialises both output layers to zeros, which send no gradient back.
+    randomize_head(nlp, "textcat")
+    randomize_head(nlp, "tagger", seed=2)
+    return nlp, examples
+
+
+def test_three_heads_report_to_one_weighting(three_heads):
+    nlp, examples = three_heads
+    transformer = nlp.get_pipe("transformer")
+    assert transformer.tasks == ["textcat", "tagger", "ner"]
+    optimizer = nlp.create_optimizer()
+    for _ in range(3):
+        losses = nlp.update(examples, sgd=optimizer)
+        assert set(transformer.last_step) == {"textcat", "tagger", "ner"}
+    step = transformer.weighting.steps[-1]
+    assert step.tasks == ["textcat", "tagger", "ner"]
+    assert all(numpy.abs(row).sum() > 0 for row in step.grads)
+    assert step.losses[1] == pytest.approx(losses["tagger"]) and step.losses[1] > 0
+
+
+def test_three_task_gradients_add_up_in_the_encoder(three_heads):
+    nlp, examples = three_heads
+    transformer = nlp.get_pipe("transformer")
+
+    def grads_with(weights):
+        weighting = StaticWeighting(weights)
+        weighting.initialize(transformer.tasks)
+        transformer.weighting = weighting
+        clear_encoder_grads(nlp)
+        nlp.update(examples, sgd=False, drop=0.0)
+        return encoder_grads(nlp)
+
+    tasks = transformer.tasks
+    alone = {t: grads_with({u: float(u == t) for u in tasks}) for t in tasks}
+    mixed = grads_with({"textcat": 0.5, "tagger": 2.0, "ner": 1.0})
+    for task in tasks:
+        assert sum(float(numpy.abs(g).sum()) for g in alone[task]) > 0, task
+    for i, g in enumerate(mixed):
+        expected = 0.5 * alone["textcat"][i] + 2.0 * alone["tagger"][i] + alone["ner"][i]
+        numpy.testing.assert_allclose(g, expected, rtol=1e-4, atol=1e-5 * float(numpy.abs(expected).max()) + 1e-9)
