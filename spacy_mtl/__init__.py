@@ -12,6 +12,7 @@ from typing import Any
 
 from . import registry  # noqa: F401  (creates the mtl_weightings registry first)
 from . import weighting  # noqa: F401  (registers the strategies)
+from .registry import register_weighting
 from .weighting import TaskGradients, Weighting
 
 __version__ = "0.1.0"
@@ -21,10 +22,12 @@ _LAZY = {
     "MultiTaskMultiLabelTextCategorizer": "spacy_mtl.pipeline.textcat",
     "MultiTaskTextCategorizer": "spacy_mtl.pipeline.textcat",
     "MultiTaskTransformer": "spacy_mtl.pipeline.shared_transformer",
+    "SharedEncoder": "spacy_mtl.pipeline.task_head",
     "TaskHead": "spacy_mtl.pipeline.task_head",
+    "TaskLoss": "spacy_mtl.pipeline.task_head",
 }
 
-__all__ = ["TaskGradients", "Weighting", *_LAZY]
+__all__ = ["TaskGradients", "Weighting", "register_weighting", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,14 +1,45 @@
 """The registry this package adds to spaCy's.
 
 `mtl_weightings` holds the multi-task weighting strategies. A config picks one with
-``@mtl_weightings = "spacy_mtl.static.v1"``; users add their own with
-``@spacy.registry.mtl_weightings("my_weighting.v1")`` or through the entry-point group
-``thinc_mtl_weightings``. Every other name this package registers is listed in the
-entry points of ``pyproject.toml``.
+``@mtl_weightings = "spacy_mtl.static.v1"``. Every other name this package registers
+is listed in the entry points of ``pyproject.toml``.
 """
+from typing import Callable, List, TypeVar
+
 from spacy.util import registry
 
 if not hasattr(registry, "mtl_weightings"):
     registry.create("mtl_weightings", entry_points=True)
 
 mtl_weightings = registry.mtl_weightings
+
+W = TypeVar("W", bound=type)
+
+
+def register_weighting(name: str) -> Callable[[W], W]:
+    """Register a `Weighting` subclass in `mtl_weightings` under `name`.
+
+    The class itself is the registered function: a config's settings are the
+    arguments of its `__init__`, and the class takes `name` as its own name (for
+    messages and traces). User strategies register the same way:
+    ``@spacy_mtl.register_weighting("my_weighting.v1")``.
+
+    name (str): the registered name, e.g. "spacy_mtl.static.v1".
+    RETURNS (Callable): the class decorator.
+    """
+
+    def register(cls: W) -> W:
+        cls.name = name  # type: ignore[attr-defined]
+        mtl_weightings.register(name, func=cls)
+        return cls
+
+    return register
+
+
+def registered_weightings(prefix: str = "spacy_mtl.") -> List[str]:
+    """The registered strategies whose names start with `prefix`, sorted by name
+    (installed packages' entry points included).
+
+    RETURNS (List[str]): e.g. ["spacy_mtl.dwa.v1", "spacy_mtl.famo.v1", ...].
+    """
+    return sorted(name for name in mtl_weightings.get_all() if name.startswith(prefix))

@@ -8,13 +8,12 @@ from typing import Any, Dict, List
 
 import numpy
 
-from spacy_mtl.registry import mtl_weightings
+from spacy_mtl.registry import register_weighting
 from spacy_mtl.weighting import TaskGradients, Weighting
 
 
+@register_weighting("tests.recording.v1")
 class RecordingWeighting(Weighting):
-    name = "tests.recording.v1"
-
     def __init__(self) -> None:
         super().__init__()
         self.steps: List[TaskGradients] = []
@@ -30,8 +29,3 @@ class RecordingWeighting(Weighting):
 
     def set_state(self, state: Dict[str, Any]) -> None:
         self.n_steps = state["n_steps"]
-
-
-@mtl_weightings("tests.recording.v1")
-def make_recording_weighting() -> RecordingWeighting:
-    return RecordingWeighting()

@@ -7,6 +7,13 @@ representation (what the head's listener sends back), flattened to one row per t
 The weighting returns the single gradient that goes into the one backward pass through
 the transformer, plus the weight it gave each task (for logs and traces).
 
+**Scale.** The losses are means and the gradients are the gradients of those means; the
+strategy returns the gradient of the combined mean loss. Weights are relative to equal
+weighting, in which every task weighs 1 (static's default): a method whose paper
+normalises its weights to sum to 1 multiplies them by k, the number of tasks in the
+step. The shared transformer alone converts the result to the scale the encoder's
+optimiser expects; no strategy needs to know it.
+
 A strategy that only re-weights losses overrides `weights`; one that combines gradients
 in another way (projection, min-norm) overrides `combine`. State that must survive
 `nlp.to_disk` goes through `get_state` / `set_state`; learnable parameters live in

@@ -4,7 +4,7 @@ from typing import Any, Dict, Sequence, Tuple
 import numpy
 from thinc.types import Floats1d
 
-from ..registry import mtl_weightings
+from ..registry import register_weighting
 from ._math import check_number, nan_vector, softmax, state_vector
 from .base import TaskGradients, Weighting
 
@@ -15,6 +15,7 @@ MAX_RATIO = 1e6
 RATIO_EPS = 1e-12
 
 
+@register_weighting("spacy_mtl.dwa.v1")
 class DWAWeighting(Weighting):
     """Weights from the rate at which each task's loss falls.
 
@@ -30,7 +31,6 @@ class DWAWeighting(Weighting):
     appears leaves its averages as they were.
     """
 
-    name = "spacy_mtl.dwa.v1"
     _VECTORS = ("window_mean", "window_count", "last", "before")
 
     def __init__(self, window: int = 50, temperature: float = 2.0) -> None:
@@ -90,10 +90,3 @@ class DWAWeighting(Weighting):
         self.n_steps = int(state["n_steps"])
         for key in self._VECTORS:
             setattr(self, key, state_vector(state, key))
-
-
-@mtl_weightings("spacy_mtl.dwa.v1")
-def make_dwa_weighting(window: int = 50, temperature: float = 2.0) -> DWAWeighting:
-    """Dynamic Weight Average: w = T·softmax(r/τ), r_t the ratio of task t's mean loss
-    over the last two windows of `window` steps (Liu et al. 2019)."""
-    return DWAWeighting(window=window, temperature=temperature)

@@ -4,7 +4,7 @@ from typing import Any, Dict, Sequence, Tuple
 import numpy
 from thinc.types import Floats1d
 
-from ..registry import mtl_weightings
+from ..registry import register_weighting
 from ._math import check_number, nan_vector, safe_log, softmax, state_vector
 from .base import TaskGradients, Weighting
 
@@ -14,6 +14,7 @@ BETA2 = 0.999
 ADAM_EPS = 1e-8
 
 
+@register_weighting("spacy_mtl.famo.v1")
 class FAMOWeighting(Weighting):
     """Balance the rates at which the tasks' log-losses fall, in O(k) per step.
 
@@ -23,8 +24,8 @@ class FAMOWeighting(Weighting):
         w_t = c · z_t / L_t  =  softmax(ξ - log L)_t
 
     (the normaliser c cancels inside the softmax; L_t + 1e-8 stands for L_t so a zero
-    loss stays finite). The paper's weights sum to 1; we multiply them by k, the number
-    of tasks in the step, so the combined gradient has the scale of equal weighting.
+    loss stays finite). The paper's weights sum to 1; ours sum to k, the number of tasks
+    in the step, as the base class's scale asks.
 
     After each step the paper measures δ_t = log L_t(θ_old) - log L_t(θ_new) on the
     same batch and moves ξ to shrink the weight of tasks whose log-loss fell most:
@@ -44,7 +45,6 @@ class FAMOWeighting(Weighting):
     logit only changes relative to tasks it was compared with.
     """
 
-    name = "spacy_mtl.famo.v1"
     _STATE = ("logits", "prev_log_losses", "adam_m", "adam_v", "adam_steps")
 
     def __init__(self, learning_rate: float = 0.025, weight_decay: float = 0.001) -> None:
@@ -96,11 +96,3 @@ class FAMOWeighting(Weighting):
     def set_state(self, state: Dict[str, Any]) -> None:
         for key in self._STATE:
             setattr(self, key, state_vector(state, key))
-
-
-@mtl_weightings("spacy_mtl.famo.v1")
-def make_famo_weighting(learning_rate: float = 0.025, weight_decay: float = 0.001) -> FAMOWeighting:
-    """FAMO: w = k·softmax(ξ - log L); task logits ξ learnt with Adam (`learning_rate`,
-    `weight_decay`) from the change of each task's log-loss between steps
-    (Liu et al. 2023)."""
-    return FAMOWeighting(learning_rate=learning_rate, weight_decay=weight_decay)

@@ -4,7 +4,7 @@ from typing import Any, Dict, Sequence, Tuple
 import numpy
 from thinc.types import Floats1d
 
-from ..registry import mtl_weightings
+from ..registry import register_weighting
 from ._math import check_number, nan_vector, row_norms, safe_log, softmax, state_vector
 from .base import TaskGradients, Weighting
 
@@ -13,6 +13,7 @@ from .base import TaskGradients, Weighting
 MIN_WEIGHT = 1e-3
 
 
+@register_weighting("spacy_mtl.gradnorm.v1")
 class GradNormWeighting(Weighting):
     """Learn weights that equalise the tasks' gradient norms, adjusted by training rate.
 
@@ -40,8 +41,6 @@ class GradNormWeighting(Weighting):
     k·softmax(log L_t - log L_t(0)) over the k tasks of the step, so zero or huge
     losses give a finite r_t in [0, k].
     """
-
-    name = "spacy_mtl.gradnorm.v1"
 
     def __init__(self, alpha: float = 1.5, learning_rate: float = 0.025) -> None:
         super().__init__()
@@ -90,11 +89,3 @@ class GradNormWeighting(Weighting):
     def set_state(self, state: Dict[str, Any]) -> None:
         self.task_weights = state_vector(state, "task_weights")
         self.initial_log_losses = state_vector(state, "initial_log_losses")
-
-
-@mtl_weightings("spacy_mtl.gradnorm.v1")
-def make_gradnorm_weighting(alpha: float = 1.5, learning_rate: float = 0.025) -> GradNormWeighting:
-    """GradNorm on the representation gradients: weights pulled towards equal gradient
-    norms scaled by each task's relative inverse training rate to the power `alpha`
-    (Chen et al. 2018)."""
-    return GradNormWeighting(alpha=alpha, learning_rate=learning_rate)

@@ -2,7 +2,7 @@
 import numpy
 from thinc.types import Floats1d
 
-from ..registry import mtl_weightings
+from ..registry import register_weighting
 from ._math import gram
 from .base import TaskGradients, Weighting
 
@@ -66,6 +66,7 @@ def min_norm_coefficients(gram_matrix: numpy.ndarray) -> numpy.ndarray:
     return alpha
 
 
+@register_weighting("spacy_mtl.mgda.v1")
 class MGDAWeighting(Weighting):
     """The min-norm point of the convex hull of the task gradients (MGDA-UB).
 
@@ -83,12 +84,8 @@ class MGDAWeighting(Weighting):
     parameter-gradient mode, applies α to the normalised gradients instead.) With
     "none" the output is k times the min-norm point.
 
-    Scale: α sums to 1, which would give the encoder a gradient the size of one task's;
-    multiplying by k, the number of tasks in the step, matches equal weighting
-    (weights summing to k). The reported weights are k · α.
+    α sums to 1; the reported weights are k · α, on the base class's scale.
     """
-
-    name = "spacy_mtl.mgda.v1"
 
     def __init__(self, normalization: str = "none") -> None:
         super().__init__()
@@ -125,10 +122,3 @@ class MGDAWeighting(Weighting):
 
     def weights(self, step: TaskGradients) -> Floats1d:
         return len(step.tasks) * min_norm_coefficients(self.normalized_gram(step))
-
-@mtl_weightings("spacy_mtl.mgda.v1")
-def make_mgda_weighting(normalization: str = "none") -> MGDAWeighting:
-    """MGDA-UB: the min-norm convex combination of the representation gradients,
-    scaled by the number of tasks; `normalization` is "none", "l2", "loss" or
-    "loss+" (Sener & Koltun 2018)."""
-    return MGDAWeighting(normalization=normalization)

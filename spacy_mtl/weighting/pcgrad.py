@@ -4,7 +4,7 @@ from typing import Sequence
 import numpy
 from thinc.types import Floats1d
 
-from ..registry import mtl_weightings
+from ..registry import register_weighting
 from ._math import gram
 from .base import SeededWeighting, TaskGradients
 
@@ -31,6 +31,7 @@ def project_conflicting(gram_matrix: numpy.ndarray, orders: Sequence[Sequence[in
     return coefs
 
 
+@register_weighting("spacy_mtl.pcgrad.v1")
 class PCGradWeighting(SeededWeighting):
     """Project each task gradient off the gradients it conflicts with, then sum.
 
@@ -47,18 +48,8 @@ class PCGradWeighting(SeededWeighting):
     back. They are non-negative and finite.
     """
 
-    name = "spacy_mtl.pcgrad.v1"
-
     def weights(self, step: TaskGradients) -> Floats1d:
         """The effective coefficients c; draws the step's random orders."""
         k = len(step.tasks)
         orders = [self.rng.permutation([j for j in range(k) if j != i]) for i in range(k)]
         return project_conflicting(gram(step.grads), orders).sum(axis=0)
-
-
-@mtl_weightings("spacy_mtl.pcgrad.v1")
-def make_pcgrad_weighting(seed: int = 0) -> PCGradWeighting:
-    """PCGrad on the representation gradients: each task's gradient loses its
-    component along the gradients it conflicts with, in a random order drawn from
-    `seed`; the projected gradients are summed (Yu et al. 2020)."""
-    return PCGradWeighting(seed=seed)

@@ -5,14 +5,14 @@ from typing import Dict, Optional, Sequence
 import numpy
 from thinc.types import Floats1d
 
-from ..registry import mtl_weightings
+from ..registry import register_weighting
 from .base import TaskGradients, Weighting
 
 
+@register_weighting("spacy_mtl.static.v1")
 class StaticWeighting(Weighting):
     """A fixed weight per task; every task weighs 1.0 when none are given."""
 
-    name = "spacy_mtl.static.v1"
 
     def __init__(self, weights: Optional[Dict[str, float]] = None) -> None:
         super().__init__()
@@ -49,12 +49,3 @@ class StaticWeighting(Weighting):
         if self.configured is None:
             return numpy.ones(len(step.tasks), dtype="float64")
         return numpy.asarray([self.configured[task] for task in step.tasks], dtype="float64")
-
-
-@mtl_weightings("spacy_mtl.static.v1")
-def make_static_weighting(weights: Optional[Dict[str, float]] = None) -> StaticWeighting:
-    """Fixed weights per task, e.g. ``weights = {"textcat": 1.0, "ner": 0.5}``.
-
-    Leave `weights` out for equal weights (1.0 each).
-    """
-    return StaticWeighting(weights)

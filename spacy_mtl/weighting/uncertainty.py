@@ -6,7 +6,7 @@ import numpy
 from thinc.api import Model, Optimizer
 from thinc.types import Floats1d
 
-from ..registry import mtl_weightings
+from ..registry import register_weighting
 from ._math import check_number
 from .base import TaskGradients, Weighting
 
@@ -37,6 +37,7 @@ def build_log_var_model(n_tasks: int) -> Model:
     return model
 
 
+@register_weighting("spacy_mtl.uncertainty.v1")
 class UncertaintyWeighting(Weighting):
     """Homoscedastic-uncertainty weighting with one learnt log-variance per task.
 
@@ -61,8 +62,6 @@ class UncertaintyWeighting(Weighting):
     [exp(-max_log_var), exp(-min_log_var)]: as L_t → 0 the unbounded optimum
     s_t = log L_t → -∞ would give the task an unbounded weight.
     """
-
-    name = "spacy_mtl.uncertainty.v1"
 
     def __init__(self, min_log_var: float = -6.0, max_log_var: float = 10.0, lr_scale: float = 1.0) -> None:
         super().__init__()
@@ -116,17 +115,3 @@ class UncertaintyWeighting(Weighting):
         # `from_bytes` can restore s into it.
         if self.model is None:
             self.model = build_log_var_model(len(self.tasks))
-
-
-@mtl_weightings("spacy_mtl.uncertainty.v1")
-def make_uncertainty_weighting(
-    min_log_var: float = -6.0, max_log_var: float = 10.0, lr_scale: float = 1.0
-) -> UncertaintyWeighting:
-    """Learnt task uncertainties: L = Σ_t exp(-s_t) L_t + s_t (Kendall et al. 2018).
-
-    s_t is clamped to [min_log_var, max_log_var] and stepped by the training
-    optimizer at its learning rate × `lr_scale` (a transformer's learning rate of
-    ~5e-5 moves s by at most ~5e-5 per step under Adam; raise `lr_scale` to let the
-    weights adapt within a run).
-    """
-    return UncertaintyWeighting(min_log_var=min_log_var, max_log_var=max_log_var, lr_scale=lr_scale)

@@ -4,7 +4,6 @@ import numpy
 import pytest
 
 from spacy_mtl.weighting import DWAWeighting
-from spacy_mtl.weighting.dwa import make_dwa_weighting
 
 GRADS2 = [[1, 0], [0, 1]]
 
@@ -80,20 +79,6 @@ def test_weights_sum_to_number_of_tasks(make_step):
         w.combine(make_step(["a", "b", "c"], rng.uniform(0.01, 5.0, size=3), numpy.eye(3)))
         assert w.all_weights().sum() == pytest.approx(3.0)
     assert not numpy.allclose(w.all_weights(), 1.0)
-
-
-def test_robust(check_robust):
-    check_robust(lambda: DWAWeighting(window=2))
-
-
-def test_round_trip(check_round_trip):
-    check_round_trip(lambda: DWAWeighting(window=4, temperature=0.5))
-
-
-def test_registered(check_registered):
-    w = check_registered("spacy_mtl.dwa.v1", DWAWeighting, window=10, temperature=1.5)
-    assert (w.window, w.temperature) == (10, 1.5)
-    assert isinstance(make_dwa_weighting(), DWAWeighting)
 
 
 @pytest.mark.parametrize(

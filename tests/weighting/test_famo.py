@@ -4,7 +4,6 @@ import numpy
 import pytest
 
 from spacy_mtl.weighting import FAMOWeighting
-from spacy_mtl.weighting.famo import make_famo_weighting
 
 GRADS2 = [[1, 0], [0, 1]]
 
@@ -54,20 +53,6 @@ def test_only_tasks_seen_on_two_steps_move(make_step):
     # A single task: its softmax over itself has no gradient, only the decay.
     w.combine(make_step(["c"], [0.1], [[1, 0, 0]]))
     assert w.logits[2] == 0.0 and w.adam_steps[2] == 1
-
-
-def test_robust(check_robust):
-    check_robust(FAMOWeighting)
-
-
-def test_round_trip(check_round_trip):
-    check_round_trip(lambda: FAMOWeighting(learning_rate=0.1))
-
-
-def test_registered(check_registered):
-    w = check_registered("spacy_mtl.famo.v1", FAMOWeighting, weight_decay=0.0)
-    assert (w.learning_rate, w.weight_decay) == (0.025, 0.0)
-    assert isinstance(make_famo_weighting(), FAMOWeighting)
 
 
 @pytest.mark.parametrize(

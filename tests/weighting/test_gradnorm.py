@@ -2,7 +2,6 @@ import numpy
 import pytest
 
 from spacy_mtl.weighting import GradNormWeighting
-from spacy_mtl.weighting.gradnorm import make_gradnorm_weighting
 
 GRADS = [[2, 0], [0, 1]]  # norms 2 and 1
 
@@ -71,20 +70,6 @@ def test_subsets_keep_the_sum_and_absent_weights(make_step):
     w.combine(make_step(["b"], [0.3], [[1, 1]]))
     w.combine(make_step(["a", "b"], [0.3, 0.3], [[0, 0], [0, 0]]))
     numpy.testing.assert_array_equal(w.task_weights, before)
-
-
-def test_robust(check_robust):
-    check_robust(lambda: GradNormWeighting(learning_rate=0.5))
-
-
-def test_round_trip(check_round_trip):
-    check_round_trip(GradNormWeighting)
-
-
-def test_registered(check_registered):
-    w = check_registered("spacy_mtl.gradnorm.v1", GradNormWeighting, alpha=0.5)
-    assert (w.alpha, w.learning_rate) == (0.5, 0.025)
-    assert isinstance(make_gradnorm_weighting(), GradNormWeighting)
 
 
 @pytest.mark.parametrize(

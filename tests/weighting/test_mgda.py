@@ -2,7 +2,7 @@ import numpy
 import pytest
 
 from spacy_mtl.weighting import MGDAWeighting
-from spacy_mtl.weighting.mgda import make_mgda_weighting, min_norm_coefficients
+from spacy_mtl.weighting.mgda import min_norm_coefficients
 
 
 def combine(make_step, grads, losses=None, normalization="none"):
@@ -88,21 +88,6 @@ def test_single_task(make_step):
     out, weights = w.combine(make_step(["b"], [1.0], [[3, 4]]))
     numpy.testing.assert_allclose(weights, [1.0])
     numpy.testing.assert_allclose(out, [3, 4])
-
-
-@pytest.mark.parametrize("normalization", ["none", "l2", "loss", "loss+"])
-def test_robust(check_robust, normalization):
-    check_robust(lambda: MGDAWeighting(normalization))
-
-
-def test_round_trip(check_round_trip):
-    check_round_trip(lambda: MGDAWeighting("l2"))
-
-
-def test_registered(check_registered):
-    w = check_registered("spacy_mtl.mgda.v1", MGDAWeighting, normalization="loss+")
-    assert w.normalization == "loss+"
-    assert isinstance(make_mgda_weighting(), MGDAWeighting)
 
 
 def test_bad_arguments():

@@ -2,7 +2,6 @@ import numpy
 import pytest
 
 from spacy_mtl.weighting import RLWWeighting
-from spacy_mtl.weighting.rlw import make_rlw_weighting
 
 
 def test_weights_are_k_times_softmax_of_normal_draws(make_step):
@@ -36,19 +35,6 @@ def test_initialize_reseeds(make_step):
     first = w.weights(step)
     w.initialize(["a", "b"])
     numpy.testing.assert_array_equal(w.weights(step), first)
-
-
-def test_robust(check_robust):
-    check_robust(RLWWeighting)
-
-
-def test_round_trip(check_round_trip):
-    check_round_trip(lambda: RLWWeighting(seed=3))
-
-
-def test_registered(check_registered):
-    assert check_registered("spacy_mtl.rlw.v1", RLWWeighting, seed=9).seed == 9
-    assert isinstance(make_rlw_weighting(), RLWWeighting)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@ import numpy
 import pytest
 
 from spacy_mtl.weighting import StaticWeighting
-from spacy_mtl.weighting.static import make_static_weighting
 
 
 def test_equal_weights_sum_the_gradients(make_step):
@@ -37,17 +36,3 @@ def test_weights_must_name_the_tasks(weights, match):
 def test_bad_weights(weights):
     with pytest.raises(ValueError, match="spacy_mtl.static.v1: "):
         StaticWeighting(weights)
-
-
-def test_robust(check_robust):
-    check_robust(StaticWeighting)
-
-
-def test_round_trip(check_round_trip):
-    check_round_trip(lambda: StaticWeighting({"a": 1.0, "b": 0.25, "c": 3.0}))
-
-
-def test_registered(check_registered):
-    weighting = check_registered("spacy_mtl.static.v1", StaticWeighting, weights={"a": 2.0})
-    assert weighting.configured == {"a": 2.0}
-    assert isinstance(make_static_weighting(), StaticWeighting)

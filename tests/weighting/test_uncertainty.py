@@ -5,7 +5,6 @@ import pytest
 from thinc.api import Adam
 
 from spacy_mtl.weighting import UncertaintyWeighting
-from spacy_mtl.weighting.uncertainty import make_uncertainty_weighting
 
 
 def with_log_vars(weighting: UncertaintyWeighting, log_vars) -> UncertaintyWeighting:
@@ -67,20 +66,6 @@ def test_log_vars_stay_in_range(make_step):
         w.finish_update(sgd)
     numpy.testing.assert_allclose(w.log_vars(), [3.0, -2.0])
     numpy.testing.assert_allclose(w.weights(step), [math.exp(-3.0), math.exp(2.0)], rtol=1e-6)
-
-
-def test_robust(check_robust):
-    check_robust(UncertaintyWeighting)
-
-
-def test_round_trip(check_round_trip):
-    check_round_trip(lambda: UncertaintyWeighting(lr_scale=3.0))
-
-
-def test_registered(check_registered):
-    w = check_registered("spacy_mtl.uncertainty.v1", UncertaintyWeighting, max_log_var=5.0)
-    assert w.max_log_var == 5.0
-    assert isinstance(make_uncertainty_weighting(), UncertaintyWeighting)
 
 
 @pytest.mark.parametrize(
