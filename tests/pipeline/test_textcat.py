@@ -5,7 +5,7 @@ import spacy
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from helpers import cats_example, load_config, ner_example, randomize_head
+from helpers import cats_example, load_config, mixed_examples, ner_example, randomize_head
 
 
 def textcat_param_grads(textcat):
@@ -75,3 +75,83 @@ def test_scores_ignore_docs_without_cats(make_nlp):
     annotated_scores = nlp.evaluate(annotated)
     for key in ("cats_score", "cats_macro_f", "cats_micro_p", "cats_macro_auc"):
         assert mixed_scores[key] == pytest.approx(annotated_scores[key])
+
+
+TOPICS = ["sports", "politics", "music"]
+
+
+def topics_example(nlp, text, positives):
+    doc = nlp.make_doc(text)
+    ref = doc.copy()
+    ref.cats = {topic: float(topic in positives) for topic in TOPICS}
+    ref.set_ents([], default="missing")
+    return Example(doc, ref)
+
+
+def two_cats_heads(tiny_encoder, init_labels):
+    """ner + exclusive sentiment + multi-label topics, each head under its own name."""
+    config = load_config("mtl.cfg", tiny_encoder)
+    config["nlp"]["pipeline"] = ["transformer", "sentiment", "topics", "ner"]
+    config["components"]["sentiment"] = config["components"].pop("textcat")
+    config["components"]["topics"] = {"factory": "mtl_textcat_multilabel", "model": {
+        **config["components"]["sentiment"]["model"], "exclusive_classes": False}}
+    config["training"]["score_weights"] = {}
+    if init_labels:
+        config["initialize"]["components"] = {
+            "sentiment": {"labels": ["negative", "neutral", "positive"]},
+            "topics": {"labels": TOPICS},
+        }
+    fix_random_seed(0)
+    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def three_task_examples(nlp):
+    return mixed_examples(nlp) + [
+        topics_example(nlp, "the match and the election", {"sports", "politics"}),
+        topics_example(nlp, "a new album tonight", {"music"}),
+    ]
+
+
+def test_two_textcat_heads_keep_their_own_labels(tiny_encoder):
+    """Labels from [initialize.components.*], validated as spaCy validates them; each
+    head learns from the docs that carry its labels and ignores the others'."""
+    nlp = two_cats_heads(tiny_encoder, init_labels=True)
+    examples = three_task_examples(nlp)
+    nlp.initialize(lambda: examples)
+    sentiment, topics = nlp.get_pipe("sentiment"), nlp.get_pipe("topics")
+    assert sentiment.labels == ("negative", "neutral", "positive")
+    assert topics.labels == tuple(TOPICS)
+    for name in ("sentiment", "topics"):
+        randomize_head(nlp, name)
+    optimizer = nlp.create_optimizer()
+    losses = nlp.update(examples, sgd=optimizer)
+    assert set(nlp.get_pipe("transformer").last_step) == {"sentiment", "topics", "ner"}
+    assert all(numpy.isfinite(losses[name]) and losses[name] > 0 for name in ("sentiment", "topics", "ner"))
+    only_topics = [eg for eg in examples if set(eg.reference.cats) == set(TOPICS)]
+    assert topics.has_task_gold(only_topics) and not sentiment.has_task_gold(only_topics)
+    truths, known = topics.truths(only_topics)
+    numpy.testing.assert_array_equal(truths, [[1, 1, 0], [0, 0, 1]])
+    assert known.all()
+
+
+def test_labels_from_docs_with_disjoint_label_sets_are_refused(tiny_encoder):
+    nlp = two_cats_heads(tiny_encoder, init_labels=False)
+    examples = three_task_examples(nlp)
+    with pytest.raises(ValueError, match=r"'sentiment'.*share no label.*\[initialize\.components\.sentiment\] labels"):
+        nlp.initialize(lambda: examples)
+
+
+def test_init_labels_are_validated_like_spacys(tiny_encoder):
+    nlp = two_cats_heads(tiny_encoder, init_labels=True)
+    nlp.config["initialize"]["components"]["sentiment"]["lables"] = ["x"]
+    with pytest.raises(Exception, match="lables"):
+        nlp.initialize(lambda: three_task_examples(nlp))
+
+
+def test_exclusive_head_refuses_docs_whose_labels_do_not_sum_to_one(make_nlp):
+    nlp, examples = make_nlp()
+    textcat = nlp.get_pipe("textcat")
+    bad = cats_example(nlp, "so so", "neutral")
+    bad.reference.cats = {"negative": 1.0, "neutral": 1.0, "positive": 0.0}
+    with pytest.raises(ValueError, match="'textcat', training example 0 .*sum to 1"):
+        textcat.initialize(lambda: [bad], nlp=nlp)
