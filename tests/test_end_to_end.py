@@ -1,6 +1,5 @@
 """The one end-to-end check with the real 22M-parameter MiniLM encoder."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,9 @@ REPO = Path(__file__).parent.parent
 
 @pytest.mark.slow
 def test_spacy_train_on_real_tweets_learns_and_loads(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     python = sys.executable
-    subprocess.run([python, "-m", "spacy_mtl", "convert", str(tmp_path / "corpus"),
-                    "--max-ner", "300", "--max-textcat", "300"], check=True, env=env, capture_output=True)
+    subprocess.run([python, str(REPO / "project" / "scripts" / "prepare_tweets.py"), str(tmp_path / "corpus"),
+                    "--max-ner", "300", "--max-textcat", "300"], check=True, capture_output=True)
     corpus = tmp_path / "corpus"
     result = subprocess.run(
         [python, "-m", "spacy", "train", str(REPO / "configs" / "mtl.cfg"), "--output", str(tmp_path / "training"),
@@ -27,7 +25,7 @@ def test_spacy_train_on_real_tweets_learns_and_loads(tmp_path):
          "--training.max_steps", "40", "--training.eval_frequency", "20",
          "--training.optimizer.learn_rate.warmup_steps", "5", "--training.optimizer.learn_rate.initial_rate", "0.0003",
          "--training.logger.path", str(tmp_path / "weights.jsonl")],
-        env=env, capture_output=True, text=True,
+        capture_output=True, text=True,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     records = [json.loads(line) for line in (tmp_path / "weights.jsonl").read_text().splitlines()]

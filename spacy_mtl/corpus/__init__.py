@@ -1,25 +1,24 @@
-"""The data layer: converting raw corpora to ``.spacy`` files and reading them for training.
+"""The data layer: converting annotated files to ``.spacy`` files and reading them for training.
 
-* :func:`convert_corpora` (CLI: ``python -m spacy_mtl.corpus.convert``) writes
-  ``<out>/ner/{train,dev,test}.spacy`` and ``<out>/textcat/{train,dev,test}.spacy``.
+* :func:`convert_files` (CLI: ``spacy mtl convert``) writes ``<out>/ner/<split>.spacy``
+  from CoNLL/IOB files and ``<out>/textcat/<split>.spacy`` from CSV/JSONL files.
 * :func:`create_multitask_corpus`, registered as ``spacy_mtl.MultiTaskCorpus.v1`` in
   spaCy's ``readers`` registry, mixes several such corpora for training and marks the
   annotation each one lacks as missing.
 """
-from typing import Any
-
+from .convert import convert_files, convert_reads
 from .reader import MultiTaskCorpus, create_multitask_corpus
-from .sources import CorpusError
+from .sources import CatsExample, CorpusError, NerExample, ReadResult, read_cats_file, read_iob
 
-
-def __getattr__(name: str) -> Any:
-    # ``convert`` is imported lazily so that ``python -m spacy_mtl.corpus.convert`` does
-    # not find the module already imported by its package (runpy warns about that).
-    if name in ("convert_corpora", "print_stats"):
-        from . import convert
-
-        return getattr(convert, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["CorpusError", "MultiTaskCorpus", "convert_corpora", "create_multitask_corpus", "print_stats"]
+__all__ = [
+    "CatsExample",
+    "CorpusError",
+    "MultiTaskCorpus",
+    "NerExample",
+    "ReadResult",
+    "convert_files",
+    "convert_reads",
+    "create_multitask_corpus",
+    "read_cats_file",
+    "read_iob",
+]

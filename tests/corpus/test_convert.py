@@ -1,52 +1,23 @@
-"""The converter: embedded data, splits, determinism, stats, user files and their errors."""
+"""The user-data converter: files kept as given, dedup and split when asked, readers and their errors."""
 import contextlib
 import io
-import os
 import re
-import subprocess
-import sys
-from collections import Counter
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
+from wasabi import Printer
 
-from spacy_mtl.corpus.convert import convert_corpora, main
-from spacy_mtl.corpus.sources import (
-    SENTIMENT_LABELS,
-    CorpusError,
-    default_cats_path,
-    default_ner_path,
-    read_cats_file,
-    read_iob,
-    read_sentiment_csv,
-    repair_sentiment_text,
-)
-from spacy_mtl.corpus.split import SPLITS, deduplicate, normalise_text, split_sizes
+from spacy_mtl.corpus import CorpusError, convert_files, read_cats_file, read_iob
+from spacy_mtl.corpus.split import deduplicate, normalise_text
 
-ROOT = Path(__file__).resolve().parents[2]
-MAX_NER, MAX_TEXTCAT = 300, 400
+QUIET = Printer(no_print=True)
 
 
 def read_docs(path: Path) -> List[Doc]:
     return list(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))
-
-
-def convert_quietly(out_dir: Path, **kwargs) -> Dict:
-    with contextlib.redirect_stdout(io.StringIO()):
-        return convert_corpora(out_dir, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def capped(tmp_path_factory):
-    """The embedded data, capped, converted once: (out_dir, stats, printed output)."""
-    out = tmp_path_factory.mktemp("capped")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        stats = convert_corpora(out, max_ner=MAX_NER, max_textcat=MAX_TEXTCAT)
-    return out, stats, printed.getvalue()
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -55,151 +26,79 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-# --- the embedded data ---------------------------------------------------------------
-
-def test_embedded_ner_matches_the_documented_counts():
-    examples = read_iob(default_ner_path()).examples
-    spans = [span for e in examples for span in e.spans()]
-    assert len(examples) == 2394
-    assert sum(len(e.words) for e in examples) == 46469
-    assert len(spans) == 1496
-    assert sum(1 for e in examples if e.spans()) == 918
-    assert Counter(label for _, _, label in spans)["person"] == 449
+def iob(*sentences: str) -> str:
+    """Sentences as "token/TAG token/TAG ..." -> token<TAB>tag lines, a blank line between."""
+    return "\n\n".join("\n".join(item.replace("/", "\t", 1) for item in s.split()) for s in sentences) + "\n"
 
 
-def test_embedded_sentiment_is_repaired_to_ascii():
-    result = read_sentiment_csv(default_cats_path())
-    labels = Counter(max(e.cats, key=lambda item: item[1])[0] for e in result.examples)
-    assert len(result.examples) == 38158
-    assert labels == {"negative": 16186, "neutral": 15018, "positive": 6954}
-    # 4,934 lines are not UTF-8, ~20 more decode to mojibake (Cyrillic/CJK): all repaired.
-    assert result.repaired == 4954
-    assert all(e.text.isascii() for e in result.examples)
-    assert not any("\r" in e.text for e in result.examples)
-    # The source holds 2,074 HTML entities (&amp; &gt; &lt;); 4 are left, escaped twice there.
-    assert sum(len(re.findall(r"&#?\w+;", e.text)) for e in result.examples) == 4
+def convert(out: Path, **kwargs) -> Dict[str, Dict[str, Path]]:
+    return convert_files(out, printer=QUIET, **kwargs)
 
 
-@pytest.mark.parametrize(
-    "damaged, repaired",
-    [
-        ("I don\xd5\xa2_\x8a\xce_\x86\xa2t want", "I don't want"),
-        ("There\xe4\xf3\xbbs a load", "There's a load"),
-        ("Know it\x8a\x97\xc8s hard", "Know it's hard"),
-        ("cars_\xd1_.no thank you", "cars .no thank you"),
-        ("\xd5\xa2_\x8a\xce\x81\xd0@user: hi\xd5\xa2_\x8a\xce\xeb\x9d", " @user: hi "),
-    ],
-)
-def test_repair_sentiment_text(damaged, repaired):
-    assert repair_sentiment_text(damaged) == repaired
+# --- kept as given -------------------------------------------------------------------
+
+def test_pre_split_files_are_kept_as_given(tmp_path):
+    files = {
+        "train": write(tmp_path, "train.iob", iob("Peter/B-PER Blackburn/I-PER left/O", "hi/O", "hi/O", "Paris/B-LOC")),
+        "dev": write(tmp_path, "dev.iob", iob("hi/O", "EU/B-ORG rejects/O")),
+        "test": write(tmp_path, "test.iob", iob("Paris/B-LOC again/O")),
+    }
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        written = convert_files(tmp_path / "out", ner=files, printer=Printer(pretty=False))
+    assert "2 examples have their text in a later split too" in printed.getvalue()
+    assert set(written) == {"ner"}, "no cats files given: no textcat files written"
+    assert not (tmp_path / "out" / "textcat").exists()
+    texts = {name: [d.text for d in read_docs(path)] for name, path in written["ner"].items()}
+    # Every sentence, in file order, duplicates and the train/dev overlap included.
+    assert texts == {
+        "train": ["Peter Blackburn left", "hi", "hi", "Paris"],
+        "dev": ["hi", "EU rejects"],
+        "test": ["Paris again"],
+    }
+    docs = read_docs(written["ner"]["train"])
+    assert [(e.text, e.label_) for e in docs[0].ents] == [("Peter Blackburn", "PER")], "labels keep their case"
+    for doc in docs:
+        assert doc.cats == {}
+        assert all(token.ent_iob != 0 for token in doc), "entity docs are fully annotated"
 
 
-# --- splits --------------------------------------------------------------------------
-
-def test_capped_split_sizes_and_stats(capped):
-    _, stats, _ = capped
-    for task, cap in (("ner", MAX_NER), ("textcat", MAX_TEXTCAT)):
-        sizes = [stats[task]["splits"][s]["docs"] for s in SPLITS]
-        assert sizes == list(split_sizes(cap)) == [int(cap * 0.8), int(cap * 0.1), int(cap * 0.1)]
-    assert stats["ner"]["capped"] == 2394 - stats["ner"]["duplicates"] - MAX_NER
-
-
-def test_splits_are_disjoint_and_free_of_duplicates(capped):
-    out, _, _ = capped
-    for task in ("ner", "textcat"):
-        keys = {s: [normalise_text(d.text) for d in read_docs(out / task / f"{s}.spacy")] for s in SPLITS}
-        for split, texts in keys.items():
-            assert len(set(texts)) == len(texts), f"duplicate within {task}/{split}"
-        assert not set(keys["train"]) & set(keys["dev"])
-        assert not set(keys["train"]) & set(keys["test"])
-        assert not set(keys["dev"]) & set(keys["test"])
+def test_lowercase_labels_when_asked(tmp_path):
+    ner = write(tmp_path, "train.iob", iob("Peter/B-PER went/O"))
+    cats = write(tmp_path, "train.csv", "text,label\nnice,Pos\nawful,NEG\n")
+    written = convert(tmp_path / "out", ner={"train": ner}, cats={"train": cats}, lowercase_labels=True)
+    assert [e.label_ for e in read_docs(written["ner"]["train"])[0].ents] == ["per"]
+    cats = [d.cats for d in read_docs(written["textcat"]["train"])]
+    assert cats == [{"neg": 0.0, "pos": 1.0}, {"neg": 1.0, "pos": 0.0}]
 
 
-def test_ner_docs_are_fully_annotated_without_cats(capped):
-    out, stats, _ = capped
-    for split in SPLITS:
-        for doc in read_docs(out / "ner" / f"{split}.spacy"):
-            assert doc.cats == {}
-            assert all(token.ent_iob != 0 for token in doc), "NER docs must have O, not missing"
-            assert all(ent.label_ in stats["ner"]["labels"] for ent in doc.ents)
-            assert doc.text == " ".join(token.text for token in doc)
+def test_category_docs_have_every_label_and_entities_missing(tmp_path):
+    files = {
+        "train": write(tmp_path, "train.csv", "text,label\nnice one,Pos\nawful,Neg\nmeh,Neu\n"),
+        "dev": write(tmp_path, "dev.jsonl", '{"text": "great", "label": "Pos"}\n'),
+    }
+    written = convert(tmp_path / "out", cats=files)
+    dev = read_docs(written["textcat"]["dev"])
+    # dev names one label only; its docs still get a value for all three, one-hot.
+    assert [d.cats for d in dev] == [{"Neg": 0.0, "Neu": 0.0, "Pos": 1.0}]
+    for doc in read_docs(written["textcat"]["train"]) + dev:
+        assert sorted(doc.cats.values()) == [0.0, 0.0, 1.0]
+        assert all(token.ent_iob == 0 for token in doc), "entities missing, not 'no entities'"
+    assert not (tmp_path / "out" / "ner").exists()
 
 
-def test_textcat_docs_are_one_hot_with_entities_missing(capped):
-    out, _, _ = capped
-    for split in SPLITS:
-        for doc in read_docs(out / "textcat" / f"{split}.spacy"):
-            assert list(doc.cats) == list(SENTIMENT_LABELS)
-            assert sorted(doc.cats.values()) == [0.0, 0.0, 1.0]
-            assert all(token.ent_iob == 0 for token in doc)
+def test_progress_names_each_file_and_split_with_counts(tmp_path, capsys):
+    ner = write(tmp_path, "train.iob", iob("a/O", "b/O", "c/O"))
+    cats = write(tmp_path, "dev.csv", "text,label\nx,A\n  ,A\n")
+    convert_files(tmp_path / "out", ner={"train": ner}, cats={"dev": cats}, printer=Printer(pretty=False))
+    printed = capsys.readouterr().out
+    assert f"ner train: 3 examples in {ner}" in printed
+    assert f"textcat dev: 1 examples in {cats}; skipped 1 (empty text)" in printed
+    assert f"ner train: 3 docs -> {tmp_path / 'out' / 'ner' / 'train.spacy'}" in printed
+    assert f"textcat dev: 1 docs -> {tmp_path / 'out' / 'textcat' / 'dev.spacy'}" in printed
 
 
-def parse_table(printed: str, task: str) -> Dict[str, List[int]]:
-    """Rows of the printed table of one task: {row name: [train, dev, test, total]}."""
-    section = printed.split(f"{task}: ", 1)[1]
-    rows = {}
-    for line in section.splitlines():
-        cells = re.split(r"\s{2,}", line.strip())
-        if len(cells) == 5 and all(c.isdigit() for c in cells[1:]):
-            rows[cells[0]] = [int(c) for c in cells[1:]]
-        elif rows and not line.strip():
-            break
-    return rows
-
-
-def test_stats_and_printed_table_match_the_files(capped):
-    out, stats, printed = capped
-    for task, label_key, prefix in (("ner", "entities", "ents"), ("textcat", "classes", "cats")):
-        table = parse_table(printed, task)
-        for i, split in enumerate(SPLITS):
-            docs = read_docs(out / task / f"{split}.spacy")
-            if task == "ner":
-                labels = Counter(ent.label_ for doc in docs for ent in doc.ents)
-            else:
-                labels = Counter(max(doc.cats, key=doc.cats.get) for doc in docs)
-            split_stats = stats[task]["splits"][split]
-            assert split_stats["docs"] == len(docs) == table["docs"][i]
-            assert split_stats["tokens"] == sum(len(doc) for doc in docs) == table["tokens"][i]
-            for label in stats[task]["labels"]:
-                assert split_stats[label_key][label] == labels[label] == table[f"{prefix} {label}"][i]
-        assert table["docs"][3] == sum(table["docs"][:3])
-        assert set(stats[task]["labels"]) >= set(labels)
-
-
-def test_same_seed_gives_byte_identical_files(capped, tmp_path):
-    out, _, _ = capped
-    convert_quietly(tmp_path / "again", max_ner=MAX_NER, max_textcat=MAX_TEXTCAT)
-    convert_quietly(tmp_path / "seed1", seed=1, max_ner=MAX_NER, max_textcat=MAX_TEXTCAT)
-    for task in ("ner", "textcat"):
-        for split in SPLITS:
-            name = f"{task}/{split}.spacy"
-            assert (tmp_path / "again" / name).read_bytes() == (out / name).read_bytes(), name
-        other_seed = (tmp_path / "seed1" / task / "train.spacy").read_bytes()
-        assert other_seed != (out / task / "train.spacy").read_bytes()
-
-
-def test_byte_identical_in_a_process_with_other_hash_seed(tmp_path):
-    # str hashes (and so set order) differ between processes; the files must not.
-    args = ["--max-ner", "60", "--max-textcat", "60"]
-    main([str(tmp_path / "here"), *args])
-    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "spacy_mtl.corpus.convert", str(tmp_path / "there"), *args]
-    subprocess.run(cmd, check=True, env=env, capture_output=True)
-    for name in ("ner/train.spacy", "textcat/train.spacy", "textcat/test.spacy"):
-        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
-
-
-def test_a_smaller_cap_selects_a_subset(capped, tmp_path):
-    out, _, _ = capped
-    stats = convert_quietly(tmp_path, max_ner=50, tasks=["ner"])
-    assert sum(stats["ner"]["splits"][s]["docs"] for s in SPLITS) == 50
-    small = {d.text for s in SPLITS for d in read_docs(tmp_path / "ner" / f"{s}.spacy")}
-    large = {d.text for s in SPLITS for d in read_docs(out / "ner" / f"{s}.spacy")}
-    assert len(small) == 50 and small < large
-    assert not (tmp_path / "textcat").exists()
-
-
-# --- user files ----------------------------------------------------------------------
+# --- dedup and split, when asked --------------------------------------------------------
 
 CONLL = """-DOCSTART- -X- O O
 
@@ -208,49 +107,79 @@ rejects VBZ B-VP O
 German JJ B-NP B-MISC
 call NN I-NP O
 
-Peter\tB-PER
-Blackburn\tI-PER
+Peter NNP B-NP B-PER
+Blackburn NNP I-NP I-PER
 
-peter\tB-PER
-  blackburn\tI-PER
+peter NNP B-NP B-PER
+  blackburn NNP I-NP I-PER
 
-Peter\tO
-Blackburn\tO
+Peter NNP B-NP O
+Blackburn NNP I-NP O
 
-PETER\tB-PER
-BLACKBURN\tI-PER
+PETER NNP B-NP B-PER
+BLACKBURN NNP I-NP I-PER
 """
 
 
-def test_user_conll_file_dedup_and_majority(tmp_path):
-    path = write(tmp_path, "user.conll", CONLL + "\nA\tO\n\nB\tO\n\nC\tO\n")
+def test_conll2003_columns_dedup_and_majority(tmp_path):
+    path = write(tmp_path, "user.conll", CONLL + "\nA X X O\n\nB X X O\n\nC X X O\n")
     read = read_iob(path)
     assert [e.where for e in read.examples[:2]] == [f"{path}:3", f"{path}:8"]
-    assert read.examples[0].tags == ("B-org", "O", "B-misc", "O")
+    assert read.examples[0].tags == ("B-ORG", "O", "B-MISC", "O")
+    assert read.skipped == {"-DOCSTART- line": 1}
+    assert read.notes == ["4 columns a line: token from the first, tag from the last, 2 ignored"]
     unique = deduplicate(read.examples)
     assert unique.dropped == 3 and unique.conflicting == 1
     peter = [e for e in unique.examples if normalise_text(e.text) == "peter blackburn"]
-    assert [e.tags for e in peter] == [("B-per", "I-per")]  # 3 votes to 1
+    assert [e.tags for e in peter] == [("B-PER", "I-PER")]  # 3 votes to 1
 
-    stats = convert_quietly(tmp_path / "out", ner_file=path, tasks=["ner"])
-    docs = [d for s in SPLITS for d in read_docs(tmp_path / "out" / "ner" / f"{s}.spacy")]
-    assert len(docs) == 5
+    written = convert(tmp_path / "out", ner={"train": path}, dedup=True, split=(0.6, 0.2, 0.2))
+    docs = [d for p in written["ner"].values() for d in read_docs(p)]
+    assert [len(read_docs(p)) for p in written["ner"].values()] == [3, 1, 1]
     ents = {(e.text, e.label_) for d in docs for e in d.ents}
-    assert ents == {("EU", "org"), ("German", "misc"), ("Peter Blackburn", "per")}
-    assert stats["ner"]["labels"] == ["misc", "org", "per"]
-    # A cap of 0 means no cap (project.yml passes 0 for "all").
-    convert_quietly(tmp_path / "zero", ner_file=path, tasks=["ner"], max_ner=0)
-    for split in SPLITS:
-        name = f"ner/{split}.spacy"
-        assert (tmp_path / "zero" / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
+    assert ents == {("EU", "ORG"), ("German", "MISC"), ("Peter Blackburn", "PER")}
 
+
+def test_dedup_without_split_keeps_the_splits_and_removes_overlap(tmp_path):
+    files = {
+        "train": write(tmp_path, "train.csv", "text,label\na b,x\nA  B,x\nkept,y\nin dev,y\nin test,x\n"),
+        "dev": write(tmp_path, "dev.csv", "text,label\nin dev,y\nIn Test,x\n"),
+        "test": write(tmp_path, "test.csv", "text,label\nin test,x\nin test,x\n"),
+    }
+    written = convert(tmp_path / "out", cats=files, dedup=True)
+    texts = {name: [d.text for d in read_docs(path)] for name, path in written["textcat"].items()}
+    # Within files one copy; a text of a later split leaves the earlier ones (test wins).
+    assert texts == {"train": ["a b", "kept"], "dev": ["in dev"], "test": ["in test"]}
+
+
+def test_split_pools_the_files_and_is_seeded(tmp_path):
+    rows = [f"text {i},{'pos' if i % 3 else 'neg'}\n" for i in range(40)]
+    files = {"train": write(tmp_path, "a.csv", "text,label\n" + "".join(rows[:20])),
+             "test": write(tmp_path, "b.csv", "text,label\n" + "".join(rows[20:]))}
+    one = convert(tmp_path / "one", cats=files, split=(0.8, 0.1, 0.1))["textcat"]
+    again = convert(tmp_path / "again", cats=files, split=(0.8, 0.1, 0.1))["textcat"]
+    other = convert(tmp_path / "other", cats=files, split=(0.8, 0.1, 0.1), seed=1)["textcat"]
+    assert [len(read_docs(one[name])) for name in ("train", "dev", "test")] == [32, 4, 4]
+    assert sorted(d.text for p in one.values() for d in read_docs(p)) == sorted(f"text {i}" for i in range(40))
+    for name in one:
+        assert one[name].read_bytes() == again[name].read_bytes()
+    assert one["train"].read_bytes() != other["train"].read_bytes()
+    # A zero fraction writes no file for that split (a user keeping their own test set).
+    no_test = convert(tmp_path / "no_test", cats={"train": files["train"]}, split=(0.9, 0.1, 0.0))["textcat"]
+    assert sorted(no_test) == ["dev", "train"] and not (tmp_path / "no_test" / "textcat" / "test.spacy").exists()
+
+
+# --- entity files: columns and errors -----------------------------------------------------
 
 @pytest.mark.parametrize(
     "body, line, fragment",
     [
+        # A multi-word token in a space-separated file: "York" must not vanish.
+        ("I O\nlove O\nNew York B-geo-loc\n", 3, "3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2"),
+        ("I\tO\nNew York\tB-LOC\n", 2, "token 'New York' contains whitespace"),
         ("a\tO\nb\tI-PER\n", 2, "'I-PER' after 'O'"),
         ("a\tO\n\nb\tI-PER\n", 3, "after the sentence start"),
-        ("a\tB-LOC\nb\tI-PER\n", 2, "'I-PER' after 'B-loc'"),
+        ("a\tB-LOC\nb\tI-PER\n", 2, "'I-PER' after 'B-LOC'"),
         ("a\tO\nb\tX-PER\n", 2, "invalid tag 'X-PER'"),
         ("a\tO\nb\tB-\n", 2, "invalid tag 'B-'"),
         ("a\tO\n\n\nlonely\n", 4, "expected 'token<TAB>tag'"),
@@ -259,52 +188,52 @@ def test_user_conll_file_dedup_and_majority(tmp_path):
 def test_malformed_conll_names_file_and_line(tmp_path, body, line, fragment):
     path = write(tmp_path, "bad.iob", body)
     with pytest.raises(CorpusError) as err:
-        convert_quietly(tmp_path / "out", ner_file=path, tasks=["ner"])
+        convert(tmp_path / "out", ner={"train": path})
     assert f"{path}:{line}:" in str(err.value)
     assert fragment in str(err.value)
+    assert not (tmp_path / "out").exists()
 
 
-def test_user_csv_skips_empty_and_unlabelled_rows_with_a_count(tmp_path, capsys):
+# --- category files -------------------------------------------------------------------------
+
+def test_user_csv_skips_empty_and_unlabelled_rows_with_a_count(tmp_path):
     rows = ["text,label", '"a good one",Pos', "   ,neg", "no label here,", '"two\nlines",neg']
     rows += [f"text number {i},{'pos' if i % 2 else 'neg'}" for i in range(10)]
-    rows += ["TEXT   number 3,pos"]  # a duplicate
-    path = write(tmp_path, "cats.csv", "\n".join(rows) + "\n")
-    stats = convert_corpora(tmp_path / "out", cats_file=path, tasks=["textcat"])
-    printed = capsys.readouterr().out
-    assert stats["textcat"]["skipped"] == {"empty text": 1, "no label": 1}
-    assert "skipped 1 (empty text)" in printed and "skipped 1 (no label)" in printed
-    assert stats["textcat"]["read"] == 13 and stats["textcat"]["duplicates"] == 1
-    docs = [d for s in SPLITS for d in read_docs(tmp_path / "out" / "textcat" / f"{s}.spacy")]
-    assert len(docs) == 12
-    assert {tuple(d.cats.items()) for d in docs} == {(("neg", 1.0), ("pos", 0.0)), (("neg", 0.0), ("pos", 1.0))}
-    assert "two lines" in {d.text for d in docs}
+    read = read_cats_file(write(tmp_path, "cats.csv", "\n".join(rows) + "\n"))
+    assert read.skipped == {"empty text": 1, "no label": 1}
+    assert len(read.examples) == 12
+    assert {e.cats for e in read.examples} == {(("Pos", 1.0),), (("neg", 1.0),), (("pos", 1.0),)}
+    assert "two lines" in {e.text for e in read.examples}
 
 
 def test_user_jsonl_multilabel(tmp_path):
     lines = [
         '{"text": "sports and politics", "labels": ["Sports", "politics"]}',
         '{"text": "nothing at all", "labels": []}',
-        '{"text": "only weather", "cats": {"weather": 1, "sports": 0}}',
+        '{"text": "only weather", "cats": {"weather": 1, "Sports": 0}}',
         "",
         '{"text": "some politics", "label": "politics"}',
     ]
     path = write(tmp_path, "cats.jsonl", "\n".join(lines) + "\n")
-    examples = {e.text: dict(e.cats) for e in read_cats_file(path, multilabel=True).examples}
-    assert examples == {
-        "sports and politics": {"politics": 1.0, "sports": 1.0, "weather": 0.0},
-        "nothing at all": {"politics": 0.0, "sports": 0.0, "weather": 0.0},
-        "only weather": {"politics": 0.0, "sports": 0.0, "weather": 1.0},
-        "some politics": {"politics": 1.0, "sports": 0.0, "weather": 0.0},
+    written = convert(tmp_path / "out", cats={"train": path}, multilabel=True)
+    cats = {d.text: d.cats for d in read_docs(written["textcat"]["train"])}
+    assert cats == {
+        "sports and politics": {"Sports": 1.0, "politics": 1.0, "weather": 0.0},
+        "nothing at all": {"Sports": 0.0, "politics": 0.0, "weather": 0.0},
+        "only weather": {"Sports": 0.0, "politics": 0.0, "weather": 1.0},
+        "some politics": {"Sports": 0.0, "politics": 1.0, "weather": 0.0},
     }
-    # Single-label mode refuses the row with two labels and skips the one with none.
+    # Single-label mode refuses the row with two labels.
     with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:1: 2 labels .*multilabel"):
         read_cats_file(path)
 
 
 def test_wide_multilabel_csv(tmp_path):
     path = write(tmp_path, "wide.csv", "text,toxic,insult\nyou are bad,1,true\nhello,0,false\n")
-    examples = [dict(e.cats) for e in read_cats_file(path, multilabel=True).examples]
-    assert examples == [{"insult": 1.0, "toxic": 1.0}, {"insult": 0.0, "toxic": 0.0}]
+    assert [dict(e.cats) for e in read_cats_file(path, multilabel=True).examples] == [
+        {"insult": 1.0, "toxic": 1.0},
+        {"insult": 0.0, "toxic": 0.0},
+    ]
     with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:1: no 'label' column"):
         read_cats_file(path)
 
@@ -335,36 +264,80 @@ def test_file_that_is_not_utf8_names_the_line(tmp_path):
         read_cats_file(path)
 
 
-# --- arguments and command line -------------------------------------------------------
+# --- arguments: refused before anything is written ---------------------------------------
+
+def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
+    good = write(tmp_path, "train.iob", iob("a/O"))
+    bad = write(tmp_path, "train.csv", "text,label\nok,x\nbad,x,y\n")
+    (tmp_path / "out" / "ner").mkdir(parents=True)
+    old = tmp_path / "out" / "ner" / "train.spacy"
+    old.write_bytes(b"an earlier conversion")
+    with pytest.raises(CorpusError, match=rf"{re.escape(str(bad))}:3:"):
+        convert(tmp_path / "out", ner={"train": good}, cats={"train": bad})
+    assert old.read_bytes() == b"an earlier conversion"
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["ner", "train.spacy"], "no temp files left"
+
 
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
-        ({"max_ner": 2}, "max_ner must be 0 (no cap) or at least 3"),
-        ({"ratios": (0.8, 0.2, 0.0)}, "ratios must be three positive numbers"),
-        ({"tasks": ["pos"]}, "tasks must be a non-empty subset"),
-        ({"multilabel": True}, "multilabel applies to cats_file"),
-        ({"cats_file": "/no/such/file.csv"}, "cats_file: /no/such/file.csv: no such file"),
+        ({}, "no input files given"),
+        ({"ner": {"validation": "x.iob"}}, "unknown task or split ['validation']"),
+        ({"ner": {"train": "/no/such.iob"}}, "/no/such.iob: no such file (the ner train file)"),
+        ({"ner": {"train": "TRAIN"}, "split": (0.8, 0.2, -0.0001)}, "split ratios must be three numbers"),
+        ({"ner": {"train": "TRAIN"}, "split": (0.0, 0.5, 0.5)}, "train > 0"),
+        ({"ner": {"train": "TRAIN"}, "multilabel": True}, "multilabel applies to category files"),
     ],
 )
 def test_bad_arguments_fail_before_anything_is_written(tmp_path, kwargs, fragment):
+    train = write(tmp_path, "train.iob", iob("a/O"))
+    if kwargs.get("ner", {}).get("train") == "TRAIN":
+        kwargs["ner"] = {"train": str(train)}
     with pytest.raises(ValueError, match=re.escape(fragment)):
-        convert_quietly(tmp_path / "out", **kwargs)
+        convert(tmp_path / "out", **kwargs)
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_reports_errors_without_traceback(tmp_path, capsys):
-    path = write(tmp_path, "bad.iob", "a\tO\nb\tI-PER\n")
-    with pytest.raises(SystemExit) as exit_:
-        main([str(tmp_path / "out"), "--ner-file", str(path), "--tasks", "ner"])
-    assert exit_.value.code == 1
-    assert f"{path}:2:" in capsys.readouterr().out
+# --- command line: `spacy mtl convert` -------------------------------------------------------
+
+def spacy_cli(*args: str):
+    from spacy.cli import app
+    from typer.testing import CliRunner
+
+    import spacy_mtl.cli.convert  # noqa: F401  (registers `mtl convert`)
+
+    return CliRunner().invoke(app, ["mtl", "convert", *args], prog_name="spacy")
 
 
-def test_cli_help_shows_usage(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["--help"])
-    assert exit_.value.code == 0
-    usage = capsys.readouterr().out
-    for option in ("OUT_DIR", "--seed", "--max-ner", "--max-textcat", "--ner-file", "--cats-file"):
-        assert option in usage
+def test_cli_help_names_the_command_and_its_options():
+    result = spacy_cli("--help")
+    assert result.exit_code == 0
+    assert "Usage: spacy mtl convert" in result.output
+    for option in ("--ner-train", "--ner-dev", "--ner-test", "--cats-train", "--cats-dev", "--cats-test",
+                   "--multilabel", "--lowercase-labels", "--dedup", "--split", "--seed", "--lang"):
+        assert option in result.output
+
+
+def test_cli_converts_and_passes_the_options_on(tmp_path):
+    ner = write(tmp_path, "train.iob", iob("Peter/B-PER went/O", "home/O", "home/O"))
+    cats = write(tmp_path, "train.csv", "text,label\nnice,Pos\nawful,Neg\nawful,Neg\nok,Pos\n")
+    out = tmp_path / "out"
+    result = spacy_cli(str(out), "--ner-train", str(ner), "--cats-train", str(cats), "--dedup", "--lowercase-labels")
+    assert result.exit_code == 0, result.output
+    assert [[e.label_ for e in d.ents] for d in read_docs(out / "ner" / "train.spacy")] == [["per"], []]
+    assert [d.text for d in read_docs(out / "textcat" / "train.spacy")] == ["nice", "awful", "ok"]
+    result = spacy_cli(str(tmp_path / "split"), "--cats-train", str(cats), "--split", "0.5", "0.25", "0.25")
+    assert result.exit_code == 0, result.output
+    sizes = [len(read_docs(tmp_path / "split" / "textcat" / f"{s}.spacy")) for s in ("train", "dev", "test")]
+    assert sizes == [2, 1, 1]
+
+
+def test_cli_reports_bad_input_in_one_message_without_traceback(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "bad.iob", "I O\nlove O\nNew York B-geo-loc\n")
+    result = spacy_cli("out", "--ner-train", "bad.iob")
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())  # wasabi wraps at 80 columns
+    assert "✘ bad.iob:3: 3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2" in message
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
