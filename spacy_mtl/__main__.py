@@ -1,26 +1,25 @@
-"""`python -m spacy_mtl COMMAND ...` (also installed as `spacy-mtl`)."""
+"""`python -m spacy_mtl COMMAND ...` (also installed as `spacy-mtl`): the same commands
+as `spacy mtl COMMAND ...`, without loading the rest of spaCy's command line."""
+import os
 import sys
 from typing import List, Optional
 
-COMMANDS = {
-    "train": ("spacy_mtl.cli.train", "spacy train on the GPU if one is usable, else the CPU"),
-    "evaluate": ("spacy_mtl.cli.evaluate", "score a pipeline on each task's own test set"),
-    "plot": ("spacy_mtl.cli.plot", "draw loss and weight curves from a weight trace"),
-    "convert": ("spacy_mtl.corpus.convert", "write train/dev/test .spacy files per task"),
-}
 
+def main(argv: Optional[List[str]] = None, prog_name: Optional[str] = None) -> None:
+    """Run the `spacy mtl` command group.
 
-def main(argv: Optional[List[str]] = None) -> None:
-    import importlib
+    argv (Optional[List[str]]): the arguments; None reads them from sys.argv.
+    prog_name (Optional[str]): the program name usage lines show; None: "python -m
+        spacy_mtl" when run as a module, else the script's name.
+    """
+    from typer.main import get_command
 
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in COMMANDS:
-        print("usage: python -m spacy_mtl COMMAND [--help]\n\ncommands:")
-        for name, (_, help_text) in COMMANDS.items():
-            print(f"  {name:<10} {help_text}")
-        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
-    module = importlib.import_module(COMMANDS[argv[0]][0])
-    sys.exit(module.main(argv[1:]))
+    from .cli import mtl_cli
+
+    if prog_name is None:
+        script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+        prog_name = "python -m spacy_mtl" if script in ("", "__main__.py", "-c") else script
+    get_command(mtl_cli)(args=argv, prog_name=prog_name)
 
 
 if __name__ == "__main__":

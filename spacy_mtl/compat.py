@@ -9,4 +9,9 @@ instead of silently changing what spacy-mtl computes.
 # `spacy train` in how values are typed.
 from spacy.cli._util import parse_config_overrides
 
-__all__ = ["parse_config_overrides"]
+# spaCy's own commands print config errors through this context manager (one `✘` line,
+# then each bad section and key); `spacy mtl train` uses it so that its config errors
+# read as `spacy train`'s do.
+from spacy.cli._util import show_validation_error
+
+__all__ = ["parse_config_overrides", "show_validation_error"]

@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from typing import List, Optional
 
+# For `pytest` run without make: a mistyped encoder name fails at once instead of
+# waiting on the hub; every subprocess a test spawns inherits these through os.environ.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

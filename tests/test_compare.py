@@ -3,12 +3,16 @@ report (Δm% against the single-task means, the verdict, the charts)."""
 import argparse
 import importlib.util
 import json
-import os
 from pathlib import Path
 import subprocess
 import sys
 
 import pytest
+import spacy
+from spacy.tokens import DocBin
+from spacy.util import registry
+
+from helpers import mixed_examples
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "project" / "scripts" / "compare.py"
@@ -20,6 +24,40 @@ def compare():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def write_corpus(directory: Path) -> None:
+    """corpus/{textcat,ner}/{train,dev,test}.spacy, as `spacy project run corpus` writes
+    them, from the tiny examples of tests/helpers.py."""
+    references = [eg.reference for eg in mixed_examples(spacy.blank("en"))]
+    for task, docs in (("textcat", [d for d in references if d.cats]), ("ner", [d for d in references if not d.cats])):
+        (directory / "corpus" / task).mkdir(parents=True)
+        for split in ("train", "dev", "test"):
+            DocBin(docs=docs).to_disk(directory / "corpus" / task / f"{split}.spacy")
+
+
+def test_setups_are_the_baselines_and_every_registered_strategy(compare):
+    import spacy_mtl  # noqa: F401
+
+    registered = sorted(name for name in registry.mtl_weightings.get_all() if name.startswith("spacy_mtl."))
+    assert list(compare.strategies().values()) == registered
+    assert compare.all_setups() == ["single-textcat", "single-ner", "stock"] + [
+        f"mtl-{name[len('spacy_mtl.'):-len('.v1')]}" for name in registered]
+    assert compare.setup_config("mtl-famo", Path("configs"))[1] == [
+        "--components.transformer.weighting.@mtl_weightings", "spacy_mtl.famo.v1"]
+
+
+def test_run_settings_leave_the_budget_to_the_config_unless_given(compare, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the corpus paths are relative, as in the project
+    write_corpus(tmp_path)
+    (tmp_path / "ner.cfg").write_text("[training]\nmax_steps = 7\n")
+    shorthands = {"max_steps": None, "eval_frequency": None, "encoder": None, "sampling": None}
+    args = argparse.Namespace(configs_dir=tmp_path, overrides=["--training.dropout", "0.3"], **shorthands)
+    assert compare.run_settings("single-ner", 1, args)["arguments"] == [
+        "--system.seed", "1", "--training.dropout", "0.3"]
+    args.max_steps = 12
+    assert compare.run_settings("single-ner", 1, args)["arguments"] == [
+        "--system.seed", "1", "--training.max_steps", "12", "--training.dropout", "0.3"]
 
 
 def write_results(metrics: Path, setup: str, runs: list) -> None:
@@ -98,13 +136,11 @@ def test_report_without_results_says_so(compare, tmp_path):
 
 
 def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    subprocess.run([sys.executable, "-m", "spacy_mtl", "convert", "corpus", "--max-ner", "60", "--max-textcat", "60"],
-                   cwd=tmp_path, env=env, check=True, capture_output=True)
+    write_corpus(tmp_path)
     command = [sys.executable, str(SCRIPT), "train", "--configs-dir", str(REPO / "configs"), "--seeds", "0",
                "--setups", "single-ner,mtl-pcgrad", "--max-steps", "2", "--eval-frequency", "2",
                "--encoder", tiny_encoder, "--gpu-id", "-1", "--jobs", "2", "--training.dropout", "0.3"]
-    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "2 to train, 2 at a time on CPU" in first.stdout
 
@@ -118,7 +154,7 @@ def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_pa
         assert "Training on CPU" in (run.parent / f"{name}.log").read_text()
         assert "dropout = 0.3" in (run / "model-best" / "config.cfg").read_text()
 
-    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0 and "2 done before, 0 to train" in again.stdout
 
     # A result trained from another config is stale: only that setup trains again.
@@ -129,7 +165,7 @@ def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_pa
     with (configs / "ner.cfg").open("a") as config:
         config.write("\n# edited\n")
     edited = [*command[:command.index("--configs-dir") + 1], str(configs), *command[command.index("--seeds"):]]
-    retrained = subprocess.run(edited, cwd=tmp_path, env=env, capture_output=True, text=True)
+    retrained = subprocess.run(edited, cwd=tmp_path, capture_output=True, text=True)
     assert retrained.returncode == 0, retrained.stdout + retrained.stderr
     assert "1 done before, 1 to train" in retrained.stdout
     assert "Training again, as their config, corpus or settings changed: single-ner-s0" in retrained.stdout
@@ -139,7 +175,7 @@ def test_train_runs_jobs_at_once_with_overrides_and_resumes(tiny_encoder, tmp_pa
     broken = [*command[:command.index("--encoder")], "--encoder", str(tmp_path / "no-such-encoder"),
               "--gpu-id", "-1", "--jobs", "2", "--seeds", "1", "--output", "training/broken",
               "--metrics", "metrics/broken"]
-    failed = subprocess.run(broken, cwd=tmp_path, env=env, capture_output=True, text=True)
+    failed = subprocess.run(broken, cwd=tmp_path, capture_output=True, text=True)
     assert failed.returncode != 0
     assert "2 of 2 runs failed: single-ner-s1, mtl-pcgrad-s1" in failed.stderr or \
         "2 of 2 runs failed: mtl-pcgrad-s1, single-ner-s1" in failed.stderr

@@ -2,11 +2,14 @@
 
 Each test fails loudly when a release of a pinned dependency changes one of them.
 """
+import pytest
 import spacy
 from spacy.pipeline._parser_internals.ner import BiluoPushDown
 from spacy.pipeline.ner import EntityRecognizer
 
-from spacy_mtl.compat import parse_config_overrides
+from thinc.api import ConfigValidationError
+
+from spacy_mtl.compat import parse_config_overrides, show_validation_error
 
 
 def test_overrides_are_parsed_and_typed_as_spacy_train_parses_them():
@@ -26,3 +29,17 @@ def test_ner_hooks_the_head_relies_on_are_there():
     assert callable(getattr(EntityRecognizer, "get_batch_loss", None))
     assert callable(getattr(BiluoPushDown, "get_cost", None))
     assert spacy.__version__.startswith("3.8.")
+
+
+def test_config_errors_are_shown_as_spacy_train_shows_them(capsys):
+    """`spacy mtl train` shows config errors through spaCy's own context manager: it
+    must catch ConfigValidationError, print one `✘` line and the bad keys, exit with 1."""
+    error = ConfigValidationError(
+        config={"training": {"dropout": "much"}}, title="Config validation error",
+        errors=[{"loc": ["training", "dropout"], "msg": "Input should be a valid number", "type": "float_parsing"}])
+    with pytest.raises(SystemExit) as exited:
+        with show_validation_error("config.cfg", hint_fill=False):
+            raise error
+    out = capsys.readouterr().out
+    assert exited.value.code == 1
+    assert out.count("✘") == 1 and "Config validation error" in out and "training -> dropout" in out

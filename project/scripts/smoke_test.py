@@ -85,8 +85,10 @@ def main() -> None:
     python = args.venv / "bin" / "python"
     run([python, "-m", "pip", "install", "--no-index",
          "--find-links", args.dist, "--find-links", args.wheelhouse, args.package], quiet=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": ""}
-    # A neutral working directory, so that nothing from this checkout is importable.
+    # No PYTHONPATH and a neutral working directory, so that nothing from this checkout
+    # is importable. (A packaged pipeline carries its encoder: loading it needs no hub,
+    # so no offline variables either; the Makefile's pass through unchanged.)
+    env = {**os.environ, "PYTHONPATH": ""}
     run([python.absolute(), "-c", CHECK, args.package, json.dumps(TWEETS)], cwd=args.venv, env=env)
     print(f"Smoke test passed: {args.package} installs from {args.dist} and loads in a fresh virtualenv")
 

@@ -7,14 +7,17 @@ packaged wheel carries them.
 """
 import json
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Optional, Union
 
 import spacy
 import srsly
+import typer
 from spacy.training import Corpus
 from wasabi import msg
 
-from .train import gpu_id_option
+from ..device import resolve_gpu_id, use_device
+from . import mtl_cli
+from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code
 
 #: The scores of each task that are reported, in spaCy's names.
 TASK_SCORES = {
@@ -23,10 +26,53 @@ TASK_SCORES = {
 }
 
 
-def evaluate(model: Path, test_sets: Dict[str, Path], gpu_id: int = -1) -> Dict[str, Dict[str, float]]:
-    """Scores per task: {"textcat": {"cats_score": ...}, "ner": {"ents_f": ...}}."""
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
+@mtl_cli.command("evaluate")
+def evaluate_cli(
+    # fmt: off
+    model: str = typer.Argument(..., help="Pipeline directory or installed package name"),
+    textcat: Optional[Path] = typer.Option(None, "--textcat", help="Test .spacy file for the textcat head"),
+    ner: Optional[Path] = typer.Option(None, "--ner", help="Test .spacy file for the ner head"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scores here as JSON"),
+    meta_output: Optional[Path] = typer.Option(None, "--meta-output", help="Write meta.json with the test scores here (for spacy package --meta-path)"),
+    code_path: Optional[Path] = typer.Option(None, "--code", "-c", help=CODE_HELP),
+    gpu_id: str = typer.Option("-1", "--gpu-id", "-g", help=GPU_HELP, callback=check_gpu_id),
+    # fmt: on
+) -> None:
+    """
+    Score a pipeline on each task's own test set with spaCy's scorers: sentiment
+    on the sentiment test docs, entities on the entity test docs.
+    """
+    test_sets = {task: path for task, path in (("textcat", textcat), ("ner", ner)) if path}
+    if not test_sets:
+        msg.fail("Give at least one of --textcat, --ner", exits=1)
+    import_code(code_path)
+    try:
+        results = evaluate(model, test_sets, gpu_id)
+    except ValueError as error:
+        msg.fail(str(error), exits=1)
+    for task, scores in results.items():
+        msg.table([(key, f"{value:.4f}" if key != "n_docs" else int(value)) for key, value in scores.items()],
+                  title=f"{task} test scores", header=("score", "value"), divider=True)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=2) + "\n")
+    if meta_output:
+        meta_output.parent.mkdir(parents=True, exist_ok=True)
+        write_meta(Path(model), results, meta_output)
+
+
+def evaluate(
+    model: Union[str, Path], test_sets: Dict[str, Path], gpu_id: Union[int, str] = -1
+) -> Dict[str, Dict[str, float]]:
+    """Score a pipeline on each task's own test set.
+
+    model (Union[str, Path]): a pipeline directory or an installed package's name.
+    test_sets (Dict[str, Path]): a .spacy file per task, {"textcat": ..., "ner": ...}.
+    gpu_id (Union[int, str]): -1 for the CPU, a GPU id, or "auto".
+    RETURNS (Dict[str, Dict[str, float]]): scores per task, {"textcat": {"cats_score":
+        ..., "n_docs": ...}, "ner": {"ents_f": ..., "n_docs": ...}}.
+    """
+    use_device(resolve_gpu_id(gpu_id))
     nlp = spacy.load(model)
     results: Dict[str, Dict[str, float]] = {}
     for task, path in test_sets.items():
@@ -42,40 +88,15 @@ def evaluate(model: Path, test_sets: Dict[str, Path], gpu_id: int = -1) -> Dict[
 
 
 def write_meta(model: Path, results: Dict[str, Dict[str, float]], meta_out: Path) -> None:
-    """The pipeline's meta.json with the test scores added under `performance`."""
+    """Write the pipeline's meta.json with the test scores added to `performance`.
+
+    model (Path): the pipeline directory, whose meta.json is read.
+    results (Dict[str, Dict[str, float]]): what `evaluate` returned.
+    meta_out (Path): the file to write.
+    """
     meta = srsly.read_json(Path(model) / "meta.json")
     for task_scores in results.values():
         for key, value in task_scores.items():
             if key != "n_docs":
                 meta.setdefault("performance", {})[f"test_{key}"] = value
     srsly.write_json(meta_out, meta)
-
-
-def main(args: List[str]) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m spacy_mtl evaluate",
-        description="Score a pipeline on each task's own test set (spaCy's scorers).",
-    )
-    parser.add_argument("model", type=Path, help="pipeline directory or package name")
-    parser.add_argument("--textcat", type=Path, help="test .spacy file for the textcat head")
-    parser.add_argument("--ner", type=Path, help="test .spacy file for the ner head")
-    parser.add_argument("--output", "-o", type=Path, help="write the scores as JSON here")
-    parser.add_argument("--meta-output", type=Path, help="write meta.json with the test scores here (for spacy package --meta-path)")
-    parser.add_argument("--gpu-id", "-g", type=gpu_id_option, default=-1,
-                        help="-1 for the CPU (default), a GPU id, or 'auto'")
-    ns = parser.parse_args(args)
-    test_sets = {task: path for task, path in (("textcat", ns.textcat), ("ner", ns.ner)) if path}
-    if not test_sets:
-        parser.error("give at least one of --textcat, --ner")
-    results = evaluate(ns.model, test_sets, ns.gpu_id)
-    for task, scores in results.items():
-        msg.table([(key, f"{value:.4f}" if key != "n_docs" else int(value)) for key, value in scores.items()],
-                  title=f"{task} test scores", header=("score", "value"), divider=True)
-    if ns.output:
-        ns.output.parent.mkdir(parents=True, exist_ok=True)
-        ns.output.write_text(json.dumps(results, indent=2) + "\n")
-    if ns.meta_output:
-        ns.meta_output.parent.mkdir(parents=True, exist_ok=True)
-        write_meta(ns.model, results, ns.meta_output)

@@ -1,15 +1,43 @@
 """Plot the per-task loss and weight curves from a weight trace (JSON lines).
 
-    python -m spacy_mtl plot training/weights.jsonl -o weights.png
+    spacy mtl plot training/weights.jsonl --output weights.png
 """
 from collections import defaultdict
 import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+import typer
+from wasabi import msg
+
+from . import mtl_cli
+
+
+@mtl_cli.command("plot")
+def plot_cli(
+    # fmt: off
+    trace: Path = typer.Argument(..., help="Weight trace (JSON lines) written by spacy_mtl.WeightTraceLogger.v1", exists=True, dir_okay=False),
+    output: Path = typer.Option(Path("weights.png"), "--output", "-o", help="PNG file to write"),
+    window: int = typer.Option(20, "--window", min=1, help="Steps in the moving average"),
+    # fmt: on
+) -> None:
+    """
+    Draw the per-task true loss, weight and encoder gradient norm of every
+    training step from a weight trace, as moving averages.
+    """
+    try:
+        msg.good(f"Saved {plot(trace, output, window)}")
+    except (ImportError, ValueError) as error:
+        msg.fail(str(error), exits=1)
+
 
 def read_trace(path: Path) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
-    """{task: {"loss": [(step, value)], "weight": [...], "grad_norm": [...]}}."""
+    """Read a weight trace.
+
+    path (Path): the JSON-lines file.
+    RETURNS (Dict[str, Dict[str, List[Tuple[int, float]]]]): per task, the (step,
+        value) series of "loss", "weight" and "grad_norm".
+    """
     series: Dict[str, Dict[str, List[Tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
     with Path(path).open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
@@ -27,6 +55,12 @@ def read_trace(path: Path) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
 
 
 def moving_average(values: List[float], window: int) -> List[float]:
+    """The mean of each value and the up to `window - 1` values before it.
+
+    values (List[float]): the series.
+    window (int): how many values each mean covers at most.
+    RETURNS (List[float]): as many means as values.
+    """
     out, total = [], 0.0
     for i, value in enumerate(values):
         total += value
@@ -37,13 +71,21 @@ def moving_average(values: List[float], window: int) -> List[float]:
 
 
 def plot(trace: Path, output: Path, window: int = 20) -> Path:
+    """Draw loss, weight and gradient norm per task, side by side, into a PNG.
+
+    trace (Path): the weight trace.
+    output (Path): the PNG file to write.
+    window (int): steps in the moving average.
+    RETURNS (Path): `output`.
+    """
+    trace, output = Path(trace), Path(output)
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SystemExit("plot needs matplotlib: pip install 'spacy-mtl[plot]'") from None
+        raise ImportError("plot needs matplotlib: pip install 'spacy-mtl[plot]'") from None
     series = read_trace(trace)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, key, title in zip(axes, ("loss", "weight", "grad_norm"),
@@ -60,14 +102,3 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
     fig.savefig(output, dpi=100)
     plt.close(fig)
     return output
-
-
-def main(args: List[str]) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m spacy_mtl plot", description=__doc__.splitlines()[0])
-    parser.add_argument("trace", type=Path, help="JSON-lines trace written by spacy_mtl.WeightTraceLogger.v1")
-    parser.add_argument("--output", "-o", type=Path, default=Path("weights.png"))
-    parser.add_argument("--window", type=int, default=20, help="steps in the moving average")
-    ns = parser.parse_args(args)
-    print(plot(ns.trace, ns.output, ns.window))

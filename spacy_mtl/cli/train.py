@@ -1,71 +1,96 @@
-"""`spacy train` with an automatic device: the GPU where one is usable, else the CPU.
+"""`spacy mtl train`: `spacy train` with `--gpu-id auto` and one-line config errors.
 
-spaCy's own `--gpu-id 0` fails on a machine without a GPU; workflows that must run on
-both say `--gpu-id auto` here instead. On a GPU the shared transformer also trains in
-mixed precision unless the overrides say otherwise.
+Everything else is spaCy's: the config, its overrides (`--training.max_steps 100`),
+`--code`, the training loop and its output directory. Mixed precision is the config's
+`[components.<transformer>.model] mixed_precision`, set there or by an override.
 """
-import argparse
+import logging
+import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
-from spacy.cli._util import parse_config_overrides
-from spacy.cli.train import train as spacy_train
+import typer
+from spacy import util
+from spacy.training.initialize import init_nlp
+from spacy.training.loop import train as train_nlp
 from wasabi import msg
 
-MIXED_PRECISION_KEY = "components.transformer.model.mixed_precision"
+from ..compat import parse_config_overrides, show_validation_error
+from ..device import describe_device, resolve_gpu_id, use_device
+from . import mtl_cli
+from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code, value_errors_as_one_line
 
 
-def resolve_gpu_id(gpu_id: str) -> int:
-    """'auto' → 0 when a CUDA GPU is usable by thinc (cupy) and torch, else -1."""
-    if gpu_id != "auto":
-        try:
-            return int(gpu_id)
-        except ValueError:
-            raise ValueError(f"--gpu-id must be 'auto' or an integer, got {gpu_id!r}") from None
-    from thinc.util import has_cupy_gpu, has_torch_cuda_gpu
-
-    return 0 if has_cupy_gpu and has_torch_cuda_gpu else -1
-
-
-def gpu_id_option(value: str) -> int:
-    """argparse type for --gpu-id: the resolved device, or a usage error."""
-    try:
-        return resolve_gpu_id(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def describe_device(gpu_id: int) -> str:
-    if gpu_id < 0:
-        return "CPU (no usable CUDA GPU: needs cupy and a CUDA build of torch)"
-    import torch
-
-    return f"GPU {gpu_id}: {torch.cuda.get_device_name(gpu_id)}"
+@mtl_cli.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_cli(
+    # fmt: off
+    ctx: typer.Context,  # holds the config overrides, as in `spacy train`
+    config_path: Path = typer.Argument(..., help="Path to config file", exists=True, allow_dash=True),
+    output_path: Optional[Path] = typer.Option(None, "--output", "--output-path", "-o", help="Output directory to store the trained pipeline (and its weights.jsonl) in"),
+    code_path: Optional[Path] = typer.Option(None, "--code", "-c", help=CODE_HELP),
+    gpu_id: str = typer.Option("auto", "--gpu-id", "-g", help=GPU_HELP, callback=check_gpu_id),
+    verbose: bool = typer.Option(False, "--verbose", "-V", "-VV", help="Display more information for debugging purposes, and full tracebacks"),
+    # fmt: on
+) -> None:
+    """
+    Train a multi-task pipeline: `spacy train` on the GPU when one is usable
+    (--gpu-id auto), on the CPU otherwise. Override config settings as in spaCy,
+    e.g. --training.max_steps 100 or
+    --components.transformer.weighting.@mtl_weightings spacy_mtl.famo.v1;
+    --code imports a file that registers your own weighting or architecture first.
+    The weight trace goes to OUTPUT/weights.jsonl.
+    """
+    if verbose:
+        util.logger.setLevel(logging.DEBUG)
+    overrides = parse_config_overrides(ctx.args)
+    import_code(code_path)
+    train(config_path, output_path, gpu_id=gpu_id, overrides=overrides, verbose=verbose)
 
 
 def train(
-    config_path: Path,
-    output_path: Optional[Path],
+    config_path: Union[str, Path],
+    output_path: Optional[Union[str, Path]] = None,
+    *,
     gpu_id: Union[int, str] = "auto",
-    overrides: Optional[Dict[str, object]] = None,
+    overrides: Dict[str, Any] = util.SimpleFrozenDict(),
+    verbose: bool = False,
 ) -> None:
-    overrides = dict(overrides or {})
-    device = resolve_gpu_id(gpu_id)
+    """Train a pipeline from a config, as `spacy.cli.train.train` does, on the device
+    `gpu_id` resolves to.
+
+    config_path (Union[str, Path]): the config file ("-" for stdin).
+    output_path (Optional[Union[str, Path]]): where model-best, model-last and the
+        weight trace go; None saves nothing.
+    gpu_id (Union[int, str]): "auto", -1 for the CPU, or a GPU id.
+    overrides (Dict[str, Any]): config overrides, {"training.max_steps": 100}.
+    verbose (bool): let a ValueError from a factory or `initialize` end with its
+        traceback instead of one line.
+    """
+
+    config_path = util.ensure_path(config_path)
+    output_path = util.ensure_path(output_path)
+    if not config_path or (str(config_path) != "-" and not config_path.exists()):
+        msg.fail("Config file not found", config_path, exits=1)
+    try:
+        device = resolve_gpu_id(gpu_id)
+    except ValueError as error:
+        msg.fail(str(error), exits=1)
     msg.info(f"Training on {describe_device(device)}")
-    if device >= 0:
-        overrides.setdefault(MIXED_PRECISION_KEY, True)
-    spacy_train(config_path, output_path, use_gpu=device, overrides=overrides)
-
-
-def main(args: List[str]) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m spacy_mtl train",
-        description="Run `spacy train` on the GPU when one is usable, on the CPU otherwise. "
-        "Config overrides are passed on as in spaCy: --training.max_steps 100.",
-    )
-    parser.add_argument("config_path", type=Path)
-    parser.add_argument("--output", "-o", type=Path, default=None)
-    parser.add_argument("--gpu-id", "-g", type=gpu_id_option, default="auto",
-                        help="'auto' (default), -1 for CPU, or a GPU id")
-    known, rest = parser.parse_known_args(args)
-    train(known.config_path, known.output, known.gpu_id, parse_config_overrides(rest))
+    if not output_path:
+        msg.info("No output directory provided")
+    else:
+        if not output_path.exists():
+            output_path.mkdir(parents=True)
+            msg.good(f"Created output directory: {output_path}")
+        msg.info(f"Saving to output directory: {output_path}")
+    use_device(device)
+    with show_validation_error(config_path):
+        config = util.load_config(config_path, overrides=overrides, interpolate=False)
+    msg.divider("Initializing pipeline")
+    # Building the components runs their factories and `initialize`: their own checks
+    # of config values raise ValueError.
+    with show_validation_error(config_path, hint_fill=False), value_errors_as_one_line(verbose):
+        nlp = init_nlp(config, use_gpu=device)
+    msg.good("Initialized pipeline")
+    msg.divider("Training pipeline")
+    train_nlp(nlp, output_path, use_gpu=device, stdout=sys.stdout, stderr=sys.stderr)
