@@ -1,7 +1,8 @@
 """What the `spacy mtl` commands share: the device option, `--code`, one-line errors."""
 from contextlib import contextmanager
+import math
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import typer
 from spacy.util import import_file
@@ -43,15 +44,52 @@ def import_code(code_path: Optional[Path]) -> None:
         msg.fail(f"Couldn't load Python code: {code_path}", error, exits=1)
 
 
+def non_finite_values(config: Mapping[str, Any], prefix: str = "") -> List[Tuple[str, float]]:
+    """Every NaN or infinite number in a config. spaCy would only say that the
+    component's config is not JSON-serialisable (E961), without naming the key.
+
+    config (Mapping[str, Any]): the config, as `spacy.util.load_config` reads it.
+    prefix (str): the dotted path of `config` within the whole config.
+    RETURNS (List[Tuple[str, float]]): (dotted key, value) per bad number, e.g.
+        ("components.transformer.weighting.weights.ner", nan).
+    """
+    found: List[Tuple[str, float]] = []
+    for key, value in config.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append((path, value))
+        elif isinstance(value, Mapping):
+            found.extend(non_finite_values(value, path))
+        elif isinstance(value, (list, tuple)):
+            found.extend(non_finite_values({str(i): item for i, item in enumerate(value)}, path))
+    return found
+
+
+def weighting_sections(config: Mapping[str, Any]) -> Dict[str, List[str]]:
+    """Which config sections build each weighting strategy.
+
+    RETURNS (Dict[str, List[str]]): e.g. {"spacy_mtl.static.v1": ["components.transformer.weighting"]}.
+    """
+    sections: Dict[str, List[str]] = {}
+    for name, component in config.get("components", {}).items():
+        block = component.get("weighting") if isinstance(component, dict) else None
+        if isinstance(block, dict) and "@mtl_weightings" in block:
+            sections.setdefault(block["@mtl_weightings"], []).append(f"components.{name}.weighting")
+    return sections
+
+
 @contextmanager
-def value_errors_as_one_line(verbose: bool = False) -> Iterator[None]:
+def value_errors_as_one_line(verbose: bool = False, config: Optional[Mapping[str, Any]] = None) -> Iterator[None]:
     """Print a ValueError raised inside the block as one `✘` line and exit with 1.
 
     spaCy's `show_validation_error` covers the config's types and interpolation; a
     factory's or an `initialize`'s own check of a value raises ValueError, which
-    would otherwise end the command with a long traceback.
+    would otherwise end the command with a long traceback. A weighting strategy's
+    message starts with its registered name; the line then names the config section
+    that builds it.
 
     verbose (bool): re-raise instead, traceback and all.
+    config (Optional[Mapping[str, Any]]): the config being built, to find sections in.
     """
     try:
         yield
@@ -61,4 +99,8 @@ def value_errors_as_one_line(verbose: bool = False) -> Iterator[None]:
         if verbose:
             raise
         text = " ".join(str(error).split()) or type(error).__name__
+        for strategy, sections in weighting_sections(config or {}).items():
+            if text.startswith(f"{strategy}:"):
+                text = f"[{', '.join(sections)}] {text}"
+                break
         msg.fail(f"Could not initialize the pipeline: {text}", exits=1)

@@ -18,7 +18,7 @@ from wasabi import msg
 from ..compat import parse_config_overrides, show_validation_error
 from ..device import describe_device, resolve_gpu_id, use_device
 from . import mtl_cli
-from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code, value_errors_as_one_line
+from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code, non_finite_values, value_errors_as_one_line
 
 
 @mtl_cli.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -86,10 +86,12 @@ def train(
     use_device(device)
     with show_validation_error(config_path):
         config = util.load_config(config_path, overrides=overrides, interpolate=False)
+    for key, value in non_finite_values(config)[:1]:
+        msg.fail(f"Config value {key} = {value}: a config value must be a finite number", exits=1)
     msg.divider("Initializing pipeline")
     # Building the components runs their factories and `initialize`: their own checks
     # of config values raise ValueError.
-    with show_validation_error(config_path, hint_fill=False), value_errors_as_one_line(verbose):
+    with show_validation_error(config_path, hint_fill=False), value_errors_as_one_line(verbose, config):
         nlp = init_nlp(config, use_gpu=device)
     msg.good("Initialized pipeline")
     msg.divider("Training pipeline")

@@ -1,5 +1,6 @@
 """Static weighting: L = sum_t w_t L_t with fixed, non-negative w_t."""
 import math
+import warnings
 from typing import Dict, Optional, Sequence
 
 import numpy
@@ -12,7 +13,6 @@ from .base import TaskGradients, Weighting
 @register_weighting("spacy_mtl.static.v1")
 class StaticWeighting(Weighting):
     """A fixed weight per task; every task weighs 1.0 when none are given."""
-
 
     def __init__(self, weights: Optional[Dict[str, float]] = None) -> None:
         super().__init__()
@@ -28,6 +28,11 @@ class StaticWeighting(Weighting):
                         f"{self.name}: weights.{task} = {weight!r}; a weight must be a "
                         "finite number >= 0"
                     )
+            if not any(weights.values()):
+                warnings.warn(
+                    f"{self.name}: every weight is 0, so the shared encoder learns from no task "
+                    "(the heads still train on their own losses)"
+                )
         # From the config, which a loaded pipeline is rebuilt from: nothing to save.
         self.configured = dict(weights) if weights is not None else None
 

@@ -120,9 +120,9 @@ def test_code_registers_a_weighting_and_the_trace_lands_in_the_output_directory(
 
 
 @pytest.mark.parametrize("command,bad,message", [
-    # A factory's own check (a ValueError), through the alias.
+    # A factory's own check (a ValueError), through the alias; the line names the section.
     (["spacy_mtl"], ["--components.transformer.weighting", '{"@mtl_weightings": "spacy_mtl.static.v1", "weights": {"ner": -1}}'],
-     "✘ Could not initialize the pipeline: spacy_mtl.static.v1: weights.ner = -1"),
+     "✘ Could not initialize the pipeline: [components.transformer.weighting] spacy_mtl.static.v1: weights.ner = -1"),
     # A type error, through spaCy's own display of config errors.
     (["spacy", "mtl"], ["--training.dropout", "much"], "✘ Config validation error"),
 ])
@@ -132,3 +132,17 @@ def test_a_bad_config_value_prints_one_error_line(project, command, bad, message
     assert message in flat(result.stdout)
     assert flat(result.stdout).count("✘") == 1
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity"])
+def test_a_non_finite_number_in_a_config_file_is_named(project, value):
+    """spaCy alone says only that the component's config is not JSON-serialisable (E961)."""
+    config = project / "config.cfg"
+    block = '[components.transformer.weighting]\n@mtl_weightings = "spacy_mtl.static.v1"\n'
+    assert block in config.read_text()
+    config.write_text(config.read_text().replace(block, block + f'weights = {{"textcat": {value}, "ner": 1.0}}\n'))
+    result = run("spacy", "mtl", "train", "config.cfg", "--gpu-id", "-1", *PATHS, cwd=project)
+    assert result.returncode == 1
+    expected = f"✘ Config value components.transformer.weighting.weights.textcat = {float(value)}: a config value must be a finite number"
+    assert expected in flat(result.stdout)
+    assert flat(result.stdout).count("✘") == 1 and "Traceback" not in result.stdout + result.stderr

@@ -36,3 +36,8 @@ def test_weights_must_name_the_tasks(weights, match):
 def test_bad_weights(weights):
     with pytest.raises(ValueError, match="spacy_mtl.static.v1: "):
         StaticWeighting(weights)
+
+
+def test_all_zero_weights_warn():
+    with pytest.warns(UserWarning, match="every weight is 0"):
+        StaticWeighting({"a": 0.0, "b": 0.0})
