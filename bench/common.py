@@ -27,6 +27,7 @@ from thinc.api import Config, Optimizer, set_gpu_allocator
 from transformers import AutoModel, AutoTokenizer
 
 import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry; factories come by entry point)
+from spacy_mtl.registry import registered_weightings
 from spacy_mtl.device import describe_device, resolve_gpu_id, use_device
 from spacy_mtl.encoder import resolve_encoder
 
@@ -39,18 +40,8 @@ PER_TASK = 16
 #: Examples kept per task: 512 train (32 batches), 64 dev and 64 test (128 texts).
 CORPUS_CAP = 640
 
-#: Where spacy-mtl's own strategies are registered: spacy_mtl.<strategy>.v1.
-PREFIX = "spacy_mtl."
-
-
-def registered_strategies() -> Dict[str, str]:
-    """spacy-mtl's registered weightings, sorted by name: {"dwa": "spacy_mtl.dwa.v1", ...}."""
-    names = [name for name in registry.mtl_weightings.get_all() if name.startswith(PREFIX)]
-    return {name[len(PREFIX):].rsplit(".", 1)[0]: name for name in sorted(names)}
-
-
 #: The weighting strategies, by short name ("mtl:dwa" is configs/mtl.cfg under "spacy_mtl.dwa.v1").
-STRATEGIES: Dict[str, str] = registered_strategies()
+STRATEGIES: Dict[str, str] = registered_weightings()
 #: The strategies that do more than weigh losses: they compare the tasks' gradients
 #: every step, so their step-time target is looser. Every other one but static is
 #: "loss-based".

@@ -4,7 +4,7 @@
 ``@mtl_weightings = "spacy_mtl.static.v1"``. Every other name this package registers
 is listed in the entry points of ``pyproject.toml``.
 """
-from typing import Callable, List, TypeVar
+from typing import Callable, Dict, TypeVar
 
 from spacy.util import registry
 
@@ -36,10 +36,12 @@ def register_weighting(name: str) -> Callable[[W], W]:
     return register
 
 
-def registered_weightings(prefix: str = "spacy_mtl.") -> List[str]:
-    """The registered strategies whose names start with `prefix`, sorted by name
-    (installed packages' entry points included).
+def registered_weightings(prefix: str = "spacy_mtl.") -> Dict[str, str]:
+    """The registered strategies whose names start with `prefix` (installed packages'
+    entry points included), sorted by name, by their short name.
 
-    RETURNS (List[str]): e.g. ["spacy_mtl.dwa.v1", "spacy_mtl.famo.v1", ...].
+    prefix (str): the names' common start.
+    RETURNS (Dict[str, str]): e.g. {"dwa": "spacy_mtl.dwa.v1", "famo": "spacy_mtl.famo.v1", ...}.
     """
-    return sorted(name for name in mtl_weightings.get_all() if name.startswith(prefix))
+    names = sorted(name for name in mtl_weightings.get_all() if name.startswith(prefix))
+    return {name[len(prefix):].rsplit(".", 1)[0]: name for name in names}

@@ -51,12 +51,9 @@ TEST_SETS = {"textcat": "corpus/textcat/test.spacy", "ner": "corpus/ner/test.spa
 @functools.lru_cache(maxsize=None)
 def strategies() -> Dict[str, str]:
     """spacy-mtl's registered weightings, sorted by name: {"dwa": "spacy_mtl.dwa.v1", ...}."""
-    from spacy.util import registry
+    from spacy_mtl.registry import registered_weightings
 
-    import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry)
-
-    names = sorted(name for name in registry.mtl_weightings.get_all() if name.startswith("spacy_mtl."))
-    return {name[len("spacy_mtl."):].rsplit(".", 1)[0]: name for name in names}
+    return registered_weightings()
 
 
 def all_setups() -> List[str]:

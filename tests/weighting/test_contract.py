@@ -18,7 +18,7 @@ import recording_weighting  # noqa: F401  (registers tests.recording.v1, a user'
 from spacy_mtl.registry import registered_weightings
 from spacy_mtl.weighting.checks import check_weighting
 
-STRATEGIES = registered_weightings()
+STRATEGIES = list(registered_weightings().values())
 #: Settings that reach the parts the defaults do not within a short run: short DWA
 #: windows, large GradNorm steps, every MGDA normalisation. Keys must be registered.
 STRESS_SETTINGS: Dict[str, List[Dict[str, Any]]] = {
