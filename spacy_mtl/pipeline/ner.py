@@ -17,7 +17,7 @@ from spacy.pipeline.ner import EntityRecognizer
 from spacy.training import Example
 from thinc.api import Config, Model
 
-from .task_head import TaskHead, TaskLoss
+from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
 
 DEFAULT_NER_MODEL = Config().from_str(
     """
@@ -29,15 +29,8 @@ hidden_width = 64
 maxout_pieces = 2
 use_upper = false
 nO = null
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
 """
+    + LISTENER_CONFIG
 )["model"]
 
 

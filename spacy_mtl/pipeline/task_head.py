@@ -28,6 +28,19 @@ from spacy.training import Example, validate_examples
 from thinc.api import Optimizer
 
 
+#: The tok2vec of every head's default model: a listener to the shared transformer,
+#: one vector per token (the mean of its word pieces).
+LISTENER_CONFIG = """
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+
+
 @dataclass(frozen=True)
 class TaskLoss:
     """A head's loss on one batch.

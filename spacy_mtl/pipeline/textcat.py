@@ -20,7 +20,7 @@ from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example, validate_get_examples
 from thinc.api import Config, Model, set_dropout_rate
 
-from .task_head import TaskHead, TaskLoss
+from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
 
 # The smallest probability a log is taken of, so that a confident mistake costs a
 # large but finite loss.
@@ -37,15 +37,7 @@ use_reduce_last = false
 use_reduce_max = false
 use_reduce_mean = true
 nO = null
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
+""" + LISTENER_CONFIG
 DEFAULT_EXCLUSIVE_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="true"))["model"]
 DEFAULT_MULTILABEL_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="false"))["model"]
 

@@ -14,23 +14,11 @@ from thinc.api import Config, set_dropout_rate
 import recording_weighting  # noqa: F401  (registers tests.recording.v1)
 from helpers import clear_encoder_grads, encoder_grads, load_config, mixed_examples, randomize_head
 from spacy_mtl import TaskHead, TaskLoss
+from spacy_mtl.pipeline.task_head import LISTENER_CONFIG
 from spacy_mtl.weighting import StaticWeighting
 
-TAGGER_MODEL = Config().from_str(
-    """
-[model]
-@architectures = "spacy.Tagger.v2"
-nO = null
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "transformer"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
-)["model"]
+# A head's default model: spaCy's architecture with the shared listener as its tok2vec.
+TAGGER_MODEL = Config().from_str('[model]\n@architectures = "spacy.Tagger.v2"\nnO = null\n' + LISTENER_CONFIG)["model"]
 
 
 class TaggerHead(TaskHead, Tagger):
