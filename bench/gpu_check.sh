@@ -42,16 +42,15 @@ print(f"GPU {torch.cuda.get_device_name(0)}; torch {torch.__version__}, cupy {cu
 PYCHECK
 
 mkdir -p "$WORK"
-"$PY" -m spacy_mtl convert "$WORK/corpus" > "$WORK/corpus.log"
+"$PY" project/scripts/prepare_tweets.py "$WORK/corpus" > "$WORK/corpus.log"
 tail -n 3 "$WORK/corpus.log"
 SECONDS=0
-"$PY" -m spacy_mtl train configs/mtl.cfg --output "$WORK/training" --gpu-id auto \
+"$PY" -m spacy mtl train configs/mtl.cfg --output "$WORK/training" --gpu-id auto \
     --paths.textcat_train "$WORK/corpus/textcat/train.spacy" --paths.textcat_dev "$WORK/corpus/textcat/dev.spacy" \
     --paths.ner_train "$WORK/corpus/ner/train.spacy" --paths.ner_dev "$WORK/corpus/ner/dev.spacy" \
-    --training.max_steps "$STEPS" --training.eval_frequency 100 \
-    --training.logger.path "$WORK/training/weights.jsonl" | tee "$WORK/train.log"
+    --training.max_steps "$STEPS" --training.eval_frequency 100 | tee "$WORK/train.log"
 echo "training: $STEPS steps in ${SECONDS} s wall (initialisation and evaluations included)"
-"$PY" -m spacy_mtl evaluate "$WORK/training/model-best" --gpu-id 0 \
+"$PY" -m spacy mtl evaluate "$WORK/training/model-best" --gpu-id 0 \
     --textcat "$WORK/corpus/textcat/test.spacy" --ner "$WORK/corpus/ner/test.spacy" --output "$WORK/scores.json"
 "$PY" - "$WORK/training/model-best" "$WORK/corpus" <<'PYINFER'
 import sys, time
