@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -103,7 +104,13 @@ def ray_worker(model: str, stream: Path, batch_size: int, concurrency: int) -> N
 
     ray.init(num_cpus=concurrency, include_dashboard=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    annotated = annotate(ray.data.read_json(str(stream)), model, batch_size=batch_size, concurrency=concurrency)
+    # As `spacy mtl annotate --ray` reads (spacy_mtl.ray.read: no CPU for the read
+    # tasks), in blocks of 8 batches. Ray's default cuts this file into blocks of
+    # ~10,000 posts; an actor returns a block when it is done with all of it, so
+    # the first posts would reach the driver only after thousands were annotated.
+    blocks = max(1, sum(1 for _ in stream.open("rb")) // (8 * batch_size))
+    posts = ray.data.read_json(str(stream), num_cpus=0, file_extensions=None, override_num_blocks=blocks)
+    annotated = annotate(posts, model, batch_size=batch_size, concurrency=concurrency)
     done = 0
     for block in annotated.iter_batches(batch_size=None, batch_format="pyarrow"):
         done += block.num_rows
@@ -121,7 +128,7 @@ def stages_worker(model: str, stream: Path, batch_size: int, threads: int, n: in
     nlp = spacy.load(model)
     with stream.open(encoding="utf-8") as lines:
         texts = [json.loads(line)["text"] for line in islice(lines, n)]
-    list(nlp.pipe(texts[:batch_size], batch_size=batch_size))  # warm-up
+    list(nlp.pipe(texts[: 2 * batch_size], batch_size=batch_size))  # warm-up
     seconds = {"make_doc": 0.0, **{name: 0.0 for name in nlp.pipe_names}}
     for start in range(0, len(texts), batch_size):
         with nlp.memory_zone():
@@ -260,14 +267,16 @@ class Run:
         return self.end.seconds - self.first.seconds
 
 
-def measure(name: str, processes: str, command: List[str], n: int, mark: int,
+def measure(name: str, processes: str, command: List[str], n: int, mark: int, timeout: float,
             output: Optional[Path] = None) -> Run:  # fmt: skip
     """Run `command`, sampling its tree until it exits. The posts done are the lines
-    of `output`, or (None) the last count the command printed."""
+    of `output`, or (None) the last count the command printed. After `timeout`
+    seconds its process group is killed."""
     log(f"{name}: {' '.join(command)}")
     start = time.perf_counter()
+    # A session of its own: a run that hangs is killed whole, Ray's processes included.
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL if output else subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
     stderr: List[str] = []
     threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
     if output is None:
@@ -287,6 +296,9 @@ def measure(name: str, processes: str, command: List[str], n: int, mark: int,
             mark_snapshot = sampler.snapshot(now, done)
         if end is None and done >= n:
             end = sampler.snapshot(now, done)
+        if now > timeout:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stderr.append(f"killed after {timeout:.0f} s\n")
         time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - start
     if proc.returncode != 0 or first is None or mark_snapshot is None or end is None:
@@ -411,7 +423,7 @@ def stages_report(stages: Dict[int, Dict[str, float]], settings: argparse.Namesp
         "",
         f"`nlp.pipe` in one process, stage by stage (`make_doc`, then each pipe's `pipe`), over the first "
         f"{n_batches * settings.batch_size:,} posts of the stream at batch size {settings.batch_size}, at 1 and at 2 "
-        "torch threads (each a fresh process, after one warm-up batch).",
+        "torch threads (each a fresh process, after two warm-up batches).",
         "",
         *table(["stage", "ms/batch, 1 thread", "share", "ms/batch, 2 threads", "speed-up"], rows),
         "",
@@ -474,6 +486,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="what to run (all; pipe always)")
     parser.add_argument("--stage-batches", type=int, default=32, help="batches timed stage by stage (32; 0: none)")
     parser.add_argument("--corpus", type=Path, default=REPO / "project" / "corpus", help="corpus dir (project/corpus; made afresh if absent)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds after which a run is killed (3600)")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "ANNOTATE.md", help="report to write")
     settings = parser.parse_args(argv)
     if not (settings.model / "config.cfg").exists():
@@ -491,16 +504,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         words = write_stream(texts, settings.posts, stream)
         model, n, mark, b = str(settings.model), settings.posts, settings.mark, str(settings.batch_size)
         me = [sys.executable, "-m", "bench.annotate"]
-        runs = [measure("nlp.pipe", "1", [*me, "pipe-worker", model, str(stream), b], n, mark)]
+        timeout = settings.timeout
+        runs = [measure("nlp.pipe", "1", [*me, "pipe-worker", model, str(stream), b], n, mark, timeout)]
         for processes in (1, 2):
             if f"annotate-{processes}" in settings.runs:
                 out = Path(tmp) / f"annotated-{processes}.jsonl"
                 cli = [sys.executable, "-m", "spacy_mtl", "annotate", model, str(stream), str(out), "-b", b,
                        "-n", str(processes), "--gpu-id", "-1"]  # fmt: skip
-                runs.append(measure(f"annotate -n {processes}", str(processes), cli, n, mark, output=out))
+                runs.append(measure(f"annotate -n {processes}", str(processes), cli, n, mark, timeout, output=out))
                 out.unlink()
         if "ray-2" in settings.runs:
-            runs.append(measure("ray, 2 actors", "2 actors", [*me, "ray-worker", model, str(stream), b, "2"], n, mark))
+            ray = [*me, "ray-worker", model, str(stream), b, "2"]
+            runs.append(measure("ray, 2 actors", "2 actors", ray, n, mark, timeout))
         stages: Dict[int, Dict[str, float]] = {}
         for threads in (1, 2) if settings.stage_batches else ():
             log(f"stages at {threads} torch thread(s)")

@@ -439,11 +439,14 @@ def annotate_batches(
 ) -> Iterator[Tuple[List[Post], List[Annotation]]]:
     """Annotate batches of posts, in order, in this process or in `n_process` workers.
 
-    The workers are started with "spawn" and each loads the pipeline once and runs
-    one torch thread. spaCy's own `nlp.pipe(n_process=...)` forks instead (on
-    Linux), so that every child inherits torch's default of one thread per core,
-    and it sends whole Docs back for the parent to deserialise; here a worker sends
-    back only the cats and entities. At most two batches per worker are in flight.
+    The workers are started with "spawn"; each loads the pipeline once and runs one
+    torch thread. spaCy's own `nlp.pipe(n_process=...)` starts its children with
+    multiprocessing's default, fork on Linux: each inherits the parent's torch
+    threads (one per core), and a child forked after the parent has used torch's
+    thread pool hangs in its first matrix product (so does `nlp.pipe(n_process=2)`
+    with this pipeline, on torch 2.13's CPU build). It also sends whole Docs back
+    for the parent to deserialise; a worker here sends back only the cats and
+    entities. At most two batches per worker are in flight.
 
     batches (Iterable[List[Post]]): the posts, a batch at a time.
     model (Model): an installed package's name or a pipeline directory.

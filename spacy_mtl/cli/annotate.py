@@ -85,9 +85,9 @@ def annotate_cli(
     seconds = max(stats.seconds, 1e-9)
     _say(
         "good",
-        f"{stats.posts:,} posts annotated{resumed} in {stats.seconds:.1f} s ({stats.posts / seconds:,.1f} posts/s, "
-        f"{stats.words / seconds:,.0f} words/s); {stats.skipped:,} lines skipped, "
-        f"{stats.problems['truncated']:,} posts truncated (reported: {where_problems})",
+        f"{stats.posts:,} posts annotated{resumed} in {stats.seconds:.1f} s, loading included "
+        f"({stats.posts / seconds:,.1f} posts/s, {stats.words / seconds:,.0f} words/s); skipped lines: "
+        f"{stats.skipped:,}, truncated posts: {stats.problems['truncated']:,} (reported: {where_problems})",
     )
 
 
