@@ -5,7 +5,7 @@ import pytest
 import spacy
 from thinc.api import fix_random_seed
 
-from helpers import build_tiny_encoder, load_config, mixed_examples
+from helpers import build_tiny_encoder, load_config, mixed_examples, randomize_head
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +27,17 @@ def make_nlp(tiny_encoder):
 
     return make
 
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tiny_encoder, tmp_path_factory) -> str:
+    """configs/mtl.cfg on the tiny encoder, initialised and saved with nlp.to_disk."""
+    fix_random_seed(0)
+    nlp = spacy.util.load_model_from_config(load_config("mtl.cfg", tiny_encoder), auto_fill=True, validate=True)
+    nlp.initialize(lambda: mixed_examples(nlp))
+    # spaCy starts both heads' output layers at zero: every post would get the same
+    # cats and no entities, and every comparison would hold trivially.
+    randomize_head(nlp, "textcat", scale=1.0)
+    randomize_head(nlp, "ner", scale=1.0)
+    path = tmp_path_factory.mktemp("pipeline") / "tiny_mtl"
+    nlp.to_disk(path)
+    return str(path)

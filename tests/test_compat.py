@@ -43,3 +43,37 @@ def test_config_errors_are_shown_as_spacy_train_shows_them(capsys):
     out = capsys.readouterr().out
     assert exited.value.code == 1
     assert out.count("✘") == 1 and "Config validation error" in out and "training -> dropout" in out
+
+
+def test_the_encoder_shim_loads_through_model_cls_and_sets_through_the_hook(tiny_encoder):
+    """The int8 encoder swaps the shim's `model_cls` (what `from_bytes` builds a saved
+    encoder from) and the model's `set_transformer` hook (what `initialize` sets a
+    pretrained encoder through)."""
+    from spacy_transformers.layers import TransformerModel
+    from spacy_transformers.span_getters import configure_strided_spans
+    from transformers import AutoModel
+
+    from spacy_mtl.compat import encoder_shim, set_pytorch_transformer
+
+    def make():
+        return TransformerModel(tiny_encoder, configure_strided_spans(window=16, stride=12), {"use_fast": True})
+
+    trained = make()
+    assert trained.attrs["set_transformer"] is set_pytorch_transformer
+    set_calls = []
+    trained.attrs["set_transformer"] = lambda model, hf: (set_calls.append(hf), set_pytorch_transformer(model, hf))
+    trained.initialize()
+    assert len(set_calls) == 1 and encoder_shim(trained)._model is set_calls[0].transformer
+
+    built = []
+
+    class Recording:
+        @staticmethod
+        def from_config(config):
+            built.append(config.num_hidden_layers)
+            return AutoModel.from_config(config)
+
+    loaded = make()
+    encoder_shim(loaded).model_cls = Recording
+    loaded.from_bytes(trained.to_bytes())
+    assert built == [2] and encoder_shim(loaded)._model is loaded.transformer

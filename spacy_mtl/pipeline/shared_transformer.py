@@ -29,6 +29,7 @@ from thinc.api import Config, Model, Optimizer, get_array_module, set_dropout_ra
 
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
 from ..encoder import DEFAULT_ENCODER
+from ..quantize import is_quantized
 from ..weighting import TaskGradients, Weighting
 from .task_head import TaskHead, TaskLoss
 
@@ -194,6 +195,12 @@ class MultiTaskTransformer(Transformer):
         # finished now, before its activations are replaced.
         self._run_backward()
         self.last_step = {}
+        if is_quantized(self.model):
+            raise ValueError(
+                f"Component '{self.name}': its encoder is int8 (quantize = \"{self.model.attrs['quantize']}\"), "
+                "which runs inference only; train the fp32 pipeline (quantize = null) and convert it "
+                "with `spacy mtl quantize`"
+            )
         if losses is None:
             losses = {}
         examples = list(examples)

@@ -87,7 +87,7 @@ def test_spacy_lists_the_mtl_commands(tmp_path):
         result = run(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         commands = result.stdout.split("Commands:")[1].split()
-        assert {"train", "evaluate", "plot", "convert"} <= set(commands), result.stdout
+        assert {"train", "evaluate", "plot", "convert", "quantize", "annotate", "report"} <= set(commands), result.stdout
 
 
 def test_code_registers_a_weighting_and_the_trace_lands_in_the_output_directory(project):

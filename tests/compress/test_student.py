@@ -1,0 +1,92 @@
+"""The shallow student: its encoder keeps exactly the chosen pretrained layers; the
+teacher corpus adds the teacher's task to every doc and keeps the gold."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+import torch
+from spacy.tokens import DocBin
+from thinc.api import fix_random_seed
+from transformers import AutoModel
+
+from helpers import encoder_module, load_config, mixed_examples
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "project" / "scripts"
+
+
+def student(tiny_encoder, layers):
+    fix_random_seed(0)
+    config = load_config("mtl.cfg", tiny_encoder)
+    config["components"]["transformer"]["model"]["layers"] = layers
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.initialize(lambda: mixed_examples(nlp))
+    return nlp
+
+
+def test_the_student_starts_from_exactly_the_chosen_layers(tiny_encoder, tmp_path):
+    pretrained = AutoModel.from_pretrained(tiny_encoder)
+    nlp = student(tiny_encoder, [1])
+    module = encoder_module(nlp)
+    assert len(module.encoder.layer) == 1 and module.config.num_hidden_layers == 1
+    kept = dict(module.encoder.layer[0].named_parameters())
+    for name, value in pretrained.encoder.layer[1].named_parameters():
+        assert torch.equal(kept[name], value), name
+    assert torch.equal(module.embeddings.word_embeddings.weight, pretrained.embeddings.word_embeddings.weight)
+    # Not layer 0: the choice matters.
+    assert not torch.equal(kept["attention.self.query.weight"], pretrained.encoder.layer[0].attention.self.query.weight)
+    # Saved and loaded, the student has its one layer, and trains.
+    nlp.to_disk(tmp_path / "student")
+    loaded = spacy.load(tmp_path / "student")
+    assert len(encoder_module(loaded).encoder.layer) == 1
+    assert [doc.cats for doc in loaded.pipe(["Obama visited Paris"])] == [doc.cats for doc in nlp.pipe(["Obama visited Paris"])]
+    losses = nlp.update(mixed_examples(nlp), sgd=nlp.create_optimizer())
+    assert losses["textcat"] > 0 and losses["ner"] > 0
+
+
+def test_an_int8_student_keeps_its_layers_then_quantises(tiny_encoder):
+    fix_random_seed(0)
+    config = load_config("mtl.cfg", tiny_encoder)
+    config["components"]["transformer"]["model"].update({"layers": [0], "quantize": "int8"})
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.initialize(lambda: mixed_examples(nlp))
+    module = encoder_module(nlp)
+    assert len(module.encoder.layer) == 1
+    assert isinstance(module.encoder.layer[0].intermediate.dense, torch.ao.nn.quantized.dynamic.Linear)
+
+
+@pytest.mark.parametrize("layers,message", [([2], r"the encoder has 2 layers \(0-1\)"), ([1, 0], "increasing order"), ([], "increasing order")])
+def test_bad_layers_are_named(tiny_encoder, layers, message):
+    with pytest.raises(ValueError, match=r"spacy_mtl.TransformerModel.v1: layers.*" + message):
+        student(tiny_encoder, layers)
+
+
+def test_teacher_corpus_adds_the_other_task_keeps_gold_and_is_byte_identical(tiny_pipeline, tmp_path):
+    nlp = spacy.blank("en")
+    examples = mixed_examples(spacy.load(tiny_pipeline))
+    cats_docs = [eg.reference for eg in examples if eg.reference.cats and not eg.reference.has_annotation("ENT_IOB")]
+    ner_docs = [eg.reference for eg in examples if not eg.reference.cats and eg.reference.has_annotation("ENT_IOB")]
+    assert cats_docs and ner_docs
+    DocBin(docs=cats_docs).to_disk(tmp_path / "textcat.spacy")
+    DocBin(docs=ner_docs).to_disk(tmp_path / "ner.spacy")
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / f"{run}.spacy"
+        done = subprocess.run([sys.executable, str(SCRIPTS / "teacher_corpus.py"), tiny_pipeline, str(out),
+                               "--textcat", str(tmp_path / "textcat.spacy"), "--ner", str(tmp_path / "ner.spacy")],
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr + done.stdout
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    taught = list(DocBin().from_disk(tmp_path / "a.spacy").get_docs(nlp.vocab))
+    assert len(taught) == len(cats_docs) + len(ner_docs)
+    for gold, doc in zip(cats_docs + ner_docs, taught):
+        assert [t.text for t in doc] == [t.text for t in gold]
+        assert doc.has_annotation("ENT_IOB") and all(t.ent_iob_ for t in doc)  # no token left missing
+        assert abs(sum(doc.cats.values()) - 1.0) < 1e-5
+    for gold, doc in zip(cats_docs, taught):
+        assert doc.cats == gold.cats
+    for gold, doc in zip(ner_docs, taught[len(cats_docs):]):
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [(e.start, e.end, e.label_) for e in gold.ents]
+        assert set(doc.cats) == {"negative", "neutral", "positive"} and 0 < max(doc.cats.values()) < 1
