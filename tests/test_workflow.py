@@ -1,29 +1,45 @@
-"""The `all` workflow of project/project.yml, end to end, with the tiny encoder and
-small data caps: the same commands as `make demo`, smaller numbers."""
+"""The `all` and `compress` workflows of project/project.yml, end to end, with the
+tiny encoder and small data caps: the same commands as `make demo`, smaller numbers."""
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import spacy
+import torch
+from spacy.tokens import DocBin
+
 REPO = Path(__file__).parent.parent
+SPACY = Path(sys.executable).parent / "spacy"
 
 
-def test_all_workflow_trains_packages_and_loads_in_a_fresh_venv(tiny_encoder, tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(REPO / "project", project, ignore=shutil.ignore_patterns(
-        "corpus", "training", "metrics", "packages", "assets"))
-    spacy_cli = Path(sys.executable).parent / "spacy"
-    result = subprocess.run(
-        [str(spacy_cli), "project", "run", "all", str(project),
-         "--vars.repo_dir", str(REPO), "--vars.encoder", tiny_encoder,
-         "--vars.max_steps", "12", "--vars.eval_frequency", "6",
-         "--vars.max_ner", "120", "--vars.max_textcat", "120"],
-        capture_output=True, text=True,
-    )
+def run_workflow(project: Path, workflow: str, *options: str) -> str:
+    result = subprocess.run([str(SPACY), "project", "run", workflow, str(project), *options],
+                            capture_output=True, text=True)  # fmt: skip
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
-    assert "Smoke test passed" in log
+    return log
+
+
+@pytest.fixture(scope="module")
+def project(tiny_encoder, tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("workflow") / "project"
+    shutil.copytree(REPO / "project", project, ignore=shutil.ignore_patterns(
+        "corpus", "training", "metrics", "packages", "assets"))  # fmt: skip
+    return project
+
+
+@pytest.fixture(scope="module")
+def all_log(project, tiny_encoder) -> str:
+    return run_workflow(project, "all", "--vars.repo_dir", str(REPO), "--vars.encoder", tiny_encoder,
+                        "--vars.max_steps", "12", "--vars.eval_frequency", "6",
+                        "--vars.max_ner", "120", "--vars.max_textcat", "120")  # fmt: skip
+
+
+def test_all_workflow_trains_packages_and_loads_in_a_fresh_venv(project, all_log):
+    assert "Smoke test passed" in all_log
     scores = json.loads((project / "metrics" / "scores.json").read_text())
     assert set(scores) == {"textcat", "ner"}
     assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
@@ -32,3 +48,22 @@ def test_all_workflow_trains_packages_and_loads_in_a_fresh_venv(tiny_encoder, tm
     trace = (project / "training" / "mtl" / "weights.jsonl").read_text().splitlines()
     assert {json.loads(line)["task"] for line in trace} == {"textcat", "ner"}
     assert (project / "metrics" / "weights.png").stat().st_size > 10_000
+
+
+def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
+    # The tiny encoder has 2 layers; the student keeps the second.
+    log = run_workflow(project, "compress", "--vars.repo_dir", str(REPO), "--vars.small_layers", "[1]",
+                       "--vars.small_steps", "12", "--vars.eval_frequency", "6")  # fmt: skip
+    assert log.count("Smoke test passed") == 2
+    student = DocBin().from_disk(project / "corpus" / "student" / "train.spacy")
+    assert len(student) == 96 + 96  # 80% of each capped corpus, both tasks on every doc
+    for name in ("int8", "small_int8"):
+        dist = project / "packages" / f"en_mtl_tweets_{name}-0.1.0" / "dist"
+        assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == [f"en_mtl_tweets_{name}", "spacy_mtl"]
+    small = spacy.load(project / "training" / "small-int8")
+    module = small.get_pipe("transformer").model.transformer
+    assert len(module.encoder.layer) == 1
+    assert isinstance(module.encoder.layer[0].output.dense, torch.ao.nn.quantized.dynamic.Linear)
+    for name in ("int8", "small", "small-int8"):
+        scores = json.loads((project / "metrics" / name / "scores.json").read_text())
+        assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
