@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from spacy_mtl.cli.plot import moving_average, plot, read_trace
+from spacy_mtl.cli.plot import moving_average, plot, read_cosines, read_trace
 
 
 def test_plot_draws_a_png_from_a_trace(tmp_path):
@@ -46,3 +46,21 @@ def test_plot_command_writes_the_png_or_names_the_bad_line(tmp_path):
     assert refused.returncode == 1
     assert "✘" in refused.stdout and "weights.jsonl:6: not a weight-trace record" in " ".join(refused.stdout.split())
     assert "Traceback" not in refused.stdout + refused.stderr
+
+
+def test_the_cosine_of_each_task_pair_gets_a_panel(tmp_path):
+    trace = tmp_path / "weights.jsonl"
+    records = [{"step": s, "task": t, "loss": 1.0, "weight": 1.0, "grad_norm": 0.5, "cosine": {o: -0.25 * s / 30}}
+               for s in range(30) for t, o in (("textcat", "ner"), ("ner", "textcat"))]
+    trace.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    cosines = read_cosines(trace)
+    assert list(cosines) == ["ner · textcat"] and cosines["ner · textcat"][3] == (3, -0.025)
+    with_panel = plot(trace, tmp_path / "four.png", window=5)
+    for record in records:
+        del record["cosine"]
+    trace.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert read_cosines(trace) == {}
+    without = plot(trace, tmp_path / "three.png", window=5)
+    from PIL import Image
+
+    assert Image.open(with_panel).size[0] > Image.open(without).size[0]

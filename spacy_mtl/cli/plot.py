@@ -1,4 +1,4 @@
-"""Plot the per-task loss and weight curves from a weight trace (JSON lines).
+"""Plot the per-task loss, weight and gradient curves from a weight trace (JSON lines).
 
     spacy mtl plot training/weights.jsonl --output weights.png
 """
@@ -23,7 +23,9 @@ def plot_cli(
 ) -> None:
     """
     Draw the per-task true loss, weight and encoder gradient norm of every
-    training step from a weight trace, as moving averages.
+    training step from a weight trace, and the cosine between each pair of task
+    gradients at the shared representation (below 0: the tasks conflict), as
+    moving averages.
     """
     try:
         msg.good(f"Saved {plot(trace, output, window)}")
@@ -52,6 +54,20 @@ def read_trace(path: Path) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
     if not series:
         raise ValueError(f"{path}: no records")
     return series
+
+
+def read_cosines(path: Path) -> Dict[str, List[Tuple[int, float]]]:
+    """The (step, cosine) series of every pair of tasks in a weight trace, e.g.
+    {"ner · textcat": [(0, 0.0), ...]}; steps where only one task trained have none.
+    Traces written before the cosine was recorded have none at all."""
+    pairs: Dict[str, List[Tuple[int, float]]] = defaultdict(list)
+    with Path(path).open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line) if line.strip() else {}
+            for other, value in (record.get("cosine") or {}).items():
+                if record["task"] < other:
+                    pairs[f"{record['task']} · {other}"].append((int(record["step"]), float(value)))
+    return dict(pairs)
 
 
 def moving_average(values: List[float], window: int) -> List[float]:
@@ -87,13 +103,23 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
     except ImportError:
         raise ImportError("plot needs matplotlib: pip install 'spacy-mtl[plot]'") from None
     series = read_trace(trace)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    cosines = read_cosines(trace)
+    panels = 4 if cosines else 3
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
     for ax, key, title in zip(axes, ("loss", "weight", "grad_norm"),
                               ("true loss (mean NLL)", "weight", "gradient norm on the shared encoder")):
         for task, values in sorted(series.items()):
             steps = [s for s, _ in values[key]]
             ax.plot(steps, moving_average([v for _, v in values[key]], window), label=task)
         ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.legend()
+    if cosines:
+        ax = axes[3]
+        for pair, values in sorted(cosines.items()):
+            ax.plot([s for s, _ in values], moving_average([v for _, v in values], window), label=pair)
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.set_title("cosine between task gradients (shared repr.)")
         ax.set_xlabel("step")
         ax.legend()
     fig.suptitle(f"{trace.name}: per task, moving average of {window} steps")

@@ -287,9 +287,15 @@ class MultiTaskTransformer(Transformer):
             )
             combined, weights = self.weighting.combine(step)
             grad_norms = xp.sqrt((step.grads**2).sum(axis=1))
+            cosines = gradient_cosines(step.grads, grad_norms)
             self.last_step = {
-                task: {"loss": float(loss), "weight": float(w), "grad_norm": float(norm)}
-                for task, loss, w, norm in zip(tasks, step.losses, weights, grad_norms)
+                task: {
+                    "loss": float(loss),
+                    "weight": float(w),
+                    "grad_norm": float(norm),
+                    "cosine": {other: float(cosines[i, j]) for j, other in enumerate(tasks) if j != i},
+                }
+                for i, (task, loss, w, norm) in enumerate(zip(tasks, step.losses, weights, grad_norms))
             }
             # The one place where the scale changes. The weighting returned the
             # gradient of the combined mean loss; the encoder gets it times the number
@@ -350,6 +356,22 @@ class MultiTaskTransformer(Transformer):
         if "weighting" not in exclude and state.exists():
             self.weighting.from_bytes(state.read_bytes())
         return self
+
+
+def gradient_cosines(grads, norms) -> numpy.ndarray:
+    """The cosine between every pair of task gradients at the shared representation
+    (0 where a gradient is zero): negative where the tasks pull the representation
+    apart, exactly 0 where they touch disjoint docs.
+
+    grads (Floats2d): one flattened gradient per task.
+    norms (Floats1d): their norms.
+    RETURNS (numpy.ndarray): the (tasks, tasks) matrix, on the host.
+    """
+    xp = get_array_module(grads)
+    gram = grads @ grads.T
+    scale = xp.outer(norms, norms)
+    cosines = xp.where(scale > 0, gram / xp.where(scale > 0, scale, 1.0), 0.0)
+    return numpy.asarray(cosines.get() if hasattr(cosines, "get") else cosines, dtype="float64")
 
 
 def _flatten(tensors: DocTensors, xp) -> numpy.ndarray:

@@ -250,3 +250,18 @@ def test_task_gradients_are_gradients_of_the_mean_loss(make_nlp):
     numpy.testing.assert_allclose(double.losses, single.losses, rtol=1e-5)
     width = single.grads.shape[1]
     numpy.testing.assert_allclose(2 * double.grads[:, :width], single.grads, rtol=1e-3, atol=1e-9)
+
+
+def test_the_trace_records_the_cosine_of_the_task_gradients(make_nlp):
+    """The cosine between the two task gradients the weighting received; exactly 0
+    when the tasks' docs are disjoint, as on per-task data."""
+    nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
+    randomize_head(nlp, "textcat")
+    transformer = nlp.get_pipe("transformer")
+    for batch, disjoint in ((examples, False), ([eg for eg in examples if not (eg.reference.cats and eg.reference.ents)], True)):
+        nlp.update(batch, sgd=False, drop=0.0)
+        g_textcat, g_ner = transformer.weighting.steps[-1].grads.astype("float64")
+        expected = g_textcat @ g_ner / (numpy.linalg.norm(g_textcat) * numpy.linalg.norm(g_ner))
+        recorded = transformer.last_step["textcat"]["cosine"]["ner"]
+        assert recorded == pytest.approx(expected, abs=1e-6) and transformer.last_step["ner"]["cosine"] == {"textcat": recorded}
+        assert (recorded == 0.0) is disjoint
