@@ -54,6 +54,7 @@ def test_an_int8_student_keeps_its_layers_then_quantises(tiny_encoder):
     module = encoder_module(nlp)
     assert len(module.encoder.layer) == 1
     assert isinstance(module.encoder.layer[0].intermediate.dense, torch.ao.nn.quantized.dynamic.Linear)
+    assert type(module.encoder.layer[0].output.dense) is torch.nn.Linear
 
 
 @pytest.mark.parametrize("layers,message", [([2], r"the encoder has 2 layers \(0-1\)"), ([1, 0], "increasing order"), ([], "increasing order")])
