@@ -1,0 +1,206 @@
+"""python -m bench.compress: the compressed pipelines against fp32, write bench/COMPRESS.md.
+
+After `make demo` and `spacy project run compress project/`, measures in one run,
+on the same unseen tweets, the fp32 mtl pipeline, its int8 twin, the small student
+and its int8 twin, each in a fresh process (one after the other, rounds repeated):
+- words/s of `nlp.pipe` at batch sizes 64 and 1 (ratios to fp32 per round, median);
+- peak RSS (VmHWM) after loading and running, and `spacy.load` time;
+- the wheel's size;
+- both tasks' test scores, and the share of test docs whose most probable class
+  and whose entity set are those of fp32;
+- the time per stage (make_doc, then each pipe) at batch size 64, for the report to
+  say where the time goes.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = REPO / "project"
+#: name -> (pipeline directory, wheel directory) in project/ after the compress workflow.
+PIPELINES = {
+    "fp32": ("training/mtl/model-best", "packages/en_mtl_tweets-0.1.0/dist"),
+    "int8": ("training/mtl-int8", "packages/en_mtl_tweets_int8-0.1.0/dist"),
+    "small fp32": ("training/small/model-best", None),
+    "small int8": ("training/small-int8", "packages/en_mtl_tweets_small_int8-0.1.0/dist"),
+}
+#: (words/s ratio to fp32 at batch 64, most points lost per task), per issue 14.
+TARGETS = {"int8": (1.7, 1.0), "small int8": (3.0, 2.0)}
+WHEEL_TARGETS_MB = {"int8": 45.0, "small int8": 30.0}
+
+
+def log(message: str) -> None:
+    print(f"[bench.compress] {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def peak_rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker(model: str, corpus: Path, n_texts: int, n_single: int, with_scores: bool) -> None:
+    """One pipeline in this process: load time, words/s at batch 64 and 1, stage
+    times, peak RSS, and (with_scores) test scores and per-doc predictions; JSON on stdout."""
+    import spacy
+    from spacy.training import Corpus
+
+    from .common import inference_texts
+
+    started = time.perf_counter()
+    nlp = spacy.load(model)
+    load_seconds = time.perf_counter() - started
+    texts = inference_texts(corpus, n_texts)
+    words = sum(len(nlp.make_doc(t)) for t in texts)
+    list(nlp.pipe(texts[:128], batch_size=64))  # warm-up
+    result: Dict[str, object] = {"load_s": load_seconds, "words": words}
+    for batch_size, subset in ((64, texts), (1, texts[:n_single])):
+        n_words = sum(len(nlp.make_doc(t)) for t in subset)
+        began = time.perf_counter()
+        for _ in nlp.pipe(subset, batch_size=batch_size):
+            pass
+        result[f"wps_{batch_size}"] = n_words / (time.perf_counter() - began)
+    stages = {"make_doc": 0.0, **{name: 0.0 for name in nlp.pipe_names}}
+    for start in range(0, len(texts), 64):
+        began = time.perf_counter()
+        docs = [nlp.make_doc(t) for t in texts[start : start + 64]]
+        stages["make_doc"] += time.perf_counter() - began
+        for name, proc in nlp.pipeline:
+            began = time.perf_counter()
+            docs = list(proc.pipe(docs, batch_size=64))
+            stages[name] += time.perf_counter() - began
+    n_batches = -(-len(texts) // 64)
+    result["stage_ms"] = {name: 1000 * s / n_batches for name, s in stages.items()}
+    if with_scores:
+        scores, predictions = {}, []
+        for task, key in (("textcat", "cats_macro_f"), ("ner", "ents_f")):
+            examples = list(Corpus(corpus / task / "test.spacy")(nlp))
+            scores[task] = 100 * nlp.evaluate(examples)[key]
+            for doc in nlp.pipe(eg.predicted.text for eg in examples):
+                top = max(doc.cats, key=doc.cats.get) if doc.cats else None
+                predictions.append([top, sorted((e.start_char, e.end_char, e.label_) for e in doc.ents)])
+        result["scores"], result["predictions"] = scores, predictions
+    result["peak_rss_mib"] = peak_rss_mib()
+    print(json.dumps(result))
+
+
+def measure(name: str, model: Path, settings: argparse.Namespace, with_scores: bool) -> dict:
+    command = [sys.executable, "-m", "bench.compress", "worker", str(model), str(settings.corpus),
+               str(settings.texts), str(settings.single), "1" if with_scores else "0"]  # fmt: skip
+    log(f"{name}: {model}{' (and test scores)' if with_scores else ''}")
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def wheel_mb(dist: Optional[str]) -> Optional[float]:
+    if dist is None:
+        return None
+    wheels = [p for p in (PROJECT / dist).glob("*.whl") if not p.name.startswith("spacy_mtl")]
+    return wheels[0].stat().st_size / 1e6 if wheels else None
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> List[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(map(str, r)) + " |" for r in rows)]
+
+
+def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
+    fp32 = runs["fp32"]
+    first = {name: rounds[0] for name, rounds in runs.items()}
+    reference = first["fp32"]["predictions"]
+    rows, stage_rows = [], []
+    for name, rounds in runs.items():
+        r64 = statistics.median(r["wps_64"] / f["wps_64"] for r, f in zip(rounds, fp32))
+        r1 = statistics.median(r["wps_1"] / f["wps_1"] for r, f in zip(rounds, fp32))
+        scores = first[name]["scores"]
+        preds = first[name]["predictions"]
+        same_class = sum(a[0] == b[0] for a, b in zip(preds, reference)) / len(reference)
+        same_ents = sum(a[1] == b[1] for a, b in zip(preds, reference)) / len(reference)
+        wheel = wheel_mb(PIPELINES[name][1])
+        target = TARGETS.get(name)
+        lost = max(first["fp32"]["scores"][t] - scores[t] for t in scores)
+        holds = "" if target is None else ("✓" if r64 >= target[0] and lost <= target[1] else "✗")
+        wheel_target = WHEEL_TARGETS_MB.get(name)
+        rows.append([
+            f"`{name}`",
+            f"{statistics.median(r['wps_64'] for r in rounds):,.0f}", f"**{r64:.2f}x**",
+            f"{statistics.median(r['wps_1'] for r in rounds):,.0f}", f"{r1:.2f}x",
+            f"{statistics.median(r['peak_rss_mib'] for r in rounds):,.0f}",
+            "—" if wheel is None else f"{wheel:.1f}" + ("" if wheel_target is None else (" ✓" if wheel <= wheel_target else " ✗")),
+            f"{statistics.median(r['load_s'] for r in rounds):.2f}",
+            f"{scores['textcat']:.2f}", f"{scores['ner']:.2f}",
+            f"{100 * same_class:.1f}%", f"{100 * same_ents:.1f}%",
+            "" if target is None else f"≥ {target[0]}x, ≤ {target[1]} pt {holds}",
+        ])  # fmt: skip
+        stages = {s: statistics.median(r["stage_ms"][s] for r in rounds) for s in rounds[0]["stage_ms"]}
+        total = sum(stages.values())
+        stage_rows.append([f"`{name}`", *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in stages.values()), f"{total:.1f}"])
+    stage_names = list(first["fp32"]["stage_ms"])
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = "?"
+    return "\n".join([
+        "# Compressed pipelines against fp32",
+        "",
+        f"`python -m bench.compress` on {datetime.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, torch {torch_version} (CPU, its default threads). Method: bench/README.md.",
+        "",
+        f"Each pipeline runs in a fresh process, the four one after the other, {settings.rounds} round(s); words/s "
+        f"is `nlp.pipe` over {settings.texts} unseen dev and test tweets (half sentiment, half entity) at batch size 64 and "
+        f"over the first {settings.single} at batch size 1, after a warm-up; ratios are to fp32 in the same round, "
+        "median over rounds. Scores (sentiment macro-F1, entity F1) are on the test sets, and agreement is the "
+        "share of test docs (both sets) whose most probable class, or entity set, equals fp32's. Wheels are the "
+        "pipeline wheels of the `package` and `package-compressed` steps (the small fp32 student is not packaged).",
+        "",
+        *table(["pipeline", "words/s, batch 64", "ratio", "words/s, batch 1", "ratio", "peak RSS MiB", "wheel MB",
+                "load s", "sentiment F1", "entity F1", "same class", "same entities", "target"], rows),  # fmt: skip
+        "",
+        "Where the time goes at batch size 64, ms per batch (share):",
+        "",
+        *table(["pipeline", *(f"`{s}`" for s in stage_names), "total"], stage_rows),
+        "",
+    ])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "worker":
+        model, corpus, n_texts, n_single, with_scores = argv[1:6]
+        worker(model, Path(corpus), int(n_texts), int(n_single), with_scores == "1")
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the four pipelines (3)")
+    parser.add_argument("--texts", type=int, default=768, help="tweets timed at batch size 64 (768)")
+    parser.add_argument("--single", type=int, default=256, help="tweets timed at batch size 1 (256)")
+    parser.add_argument("--corpus", type=Path, default=PROJECT / "corpus", help="corpus dir (project/corpus)")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "COMPRESS.md", help="report to write")
+    settings = parser.parse_args(argv)
+    missing = [str(PROJECT / path) for path, _ in PIPELINES.values() if not (PROJECT / path / "config.cfg").is_file()]
+    if missing:
+        parser.error(f"not found: {', '.join(missing)}; run `make demo` and `spacy project run compress project/` first")
+    runs: Dict[str, List[dict]] = {name: [] for name in PIPELINES}
+    for round_ in range(settings.rounds):
+        for name, (path, _) in PIPELINES.items():
+            runs[name].append(measure(name, PROJECT / path, settings, with_scores=round_ == 0))
+    text = report(runs, settings)
+    settings.output.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
