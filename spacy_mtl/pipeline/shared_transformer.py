@@ -31,6 +31,7 @@ from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` be
 from ..encoder import DEFAULT_ENCODER
 from ..quantize import is_quantized
 from ..weighting import TaskGradients, Weighting
+from ..weighting._math import gram
 from .task_head import TaskHead, TaskLoss
 
 DEFAULT_CONFIG = Config().from_str(
@@ -287,7 +288,7 @@ class MultiTaskTransformer(Transformer):
             )
             combined, weights = self.weighting.combine(step)
             grad_norms = xp.sqrt((step.grads**2).sum(axis=1))
-            cosines = gradient_cosines(step.grads, grad_norms)
+            cosines = gradient_cosines(step.grads)
             self.last_step = {
                 task: {
                     "loss": float(loss),
@@ -358,20 +359,18 @@ class MultiTaskTransformer(Transformer):
         return self
 
 
-def gradient_cosines(grads, norms) -> numpy.ndarray:
+def gradient_cosines(grads) -> numpy.ndarray:
     """The cosine between every pair of task gradients at the shared representation
     (0 where a gradient is zero): negative where the tasks pull the representation
     apart, exactly 0 where they touch disjoint docs.
 
     grads (Floats2d): one flattened gradient per task.
-    norms (Floats1d): their norms.
-    RETURNS (numpy.ndarray): the (tasks, tasks) matrix, on the host.
+    RETURNS (numpy.ndarray): the (tasks, tasks) matrix, in float64 on the host.
     """
-    xp = get_array_module(grads)
-    gram = grads @ grads.T
-    scale = xp.outer(norms, norms)
-    cosines = xp.where(scale > 0, gram / xp.where(scale > 0, scale, 1.0), 0.0)
-    return numpy.asarray(cosines.get() if hasattr(cosines, "get") else cosines, dtype="float64")
+    products = gram(grads)
+    norms = numpy.sqrt(numpy.diag(products))
+    scale = numpy.outer(norms, norms)
+    return numpy.divide(products, scale, out=numpy.zeros_like(products), where=scale > 0)
 
 
 def _flatten(tensors: DocTensors, xp) -> numpy.ndarray:
