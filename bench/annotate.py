@@ -7,7 +7,8 @@ Runs the packaged pipeline over a stream of the embedded tweets (repeated to
 - `annotate -n 1` and `annotate -n 2`: `python -m spacy_mtl annotate` itself;
 - `ray, 2 actors`: `spacy_mtl.ray.annotate` on a local `ray.init(num_cpus=2)`, the
   driver iterating the results.
-While each runs, its whole process tree is sampled (see `Sampler`): per-process
+Then one of them (--long-run) runs again over a stream --long-posts long, to show
+whether memory grows with the stream. While each runs, its whole process tree is sampled (see `Sampler`): per-process
 peak RSS (VmHWM), the sum of PSS, and CPU time. Then `nlp.pipe`'s stages are timed
 at 1 and 2 torch threads, to show where the time goes. Method: bench/README.md.
 """
@@ -303,6 +304,8 @@ def measure(name: str, processes: str, command: List[str], n: int, mark: int, ti
     wall = time.perf_counter() - start
     if proc.returncode != 0 or first is None or mark_snapshot is None or end is None:
         raise RuntimeError(f"{name} failed ({proc.returncode}, {done} of {n} posts):\n{''.join(stderr)[-4000:]}")
+    if end.seconds <= first.seconds:
+        raise RuntimeError(f"{name}: every post came out at once ({n} posts): too few to time; give more --posts")
     # The peaks reached while shutting down count as the end's too; the CPU does not.
     final = sampler.snapshot(end.seconds, end.posts)
     final.cpu_seconds = end.cpu_seconds
@@ -373,19 +376,19 @@ def report(runs: List[Run], stages: Dict[int, Dict[str, float]], words: List[int
     def posts_per_second(run: Run) -> float:
         return (run.end.posts - run.first.posts) / run.steady
 
-    base = runs[0]
+    base, long_run = runs[0], runs[-1] if settings.long_posts else None
+    two_marks = settings.mark < settings.posts
     rows = []
-    for run in runs:
+    for run in runs[:-1] if long_run else runs:
         words_per_second = (prefix[run.end.posts] - prefix[run.first.posts]) / run.steady
         rows.append([
             f"`{run.name}`", run.processes, f"{posts_per_second(run):,.1f}", f"{words_per_second:,.0f}",
             f"**{posts_per_second(run) / posts_per_second(base):.2f}x**", f"{run.wall:,.0f}",
             f"{(run.end.cpu_seconds - run.first.cpu_seconds) / run.steady:.2f}",
-            f"{run.mark.hwm_mib:,.0f} ({run.mark.hwm_mib / base.mark.hwm_mib:.2f}x)",
+            *([f"{run.mark.hwm_mib:,.0f} ({run.mark.hwm_mib / base.mark.hwm_mib:.2f}x)"] if two_marks else []),
             f"{run.end.hwm_mib:,.0f} ({run.end.hwm_mib / base.end.hwm_mib:.2f}x)",
             f"{run.end.pss_mib:,.0f} ({run.end.pss_mib / base.end.pss_mib:.2f}x)", str(run.n_processes),
         ])  # fmt: skip
-    k = lambda n: f"{n / 1000:g}k"  # noqa: E731
     lines = [
         *header,
         "",
@@ -393,17 +396,46 @@ def report(runs: List[Run], stages: Dict[int, Dict[str, float]], words: List[int
         "",
         "posts/s and words/s: from the first posts out to the last, so start-up (imports, loading the pipeline, "
         "starting workers or Ray) is left out; it is in the wall time. Cores busy: the tree's CPU seconds over that "
-        f"time. Peak RSS: Σ of each process's VmHWM (its own peak), at {settings.mark:,} posts and at the end "
-        f"({settings.posts:,}); peak PSS: the highest Σ PSS sampled (shared pages split between their processes). "
+        "time. Peak RSS: Σ of each process's VmHWM (its own peak), "
+        + (f"at {settings.mark:,} posts and at the end ({settings.posts:,}); " if two_marks else "at the end; ")
+        + "peak PSS: the highest Σ PSS sampled (shared pages split between their processes). "
         "Ratios against `nlp.pipe`.",
         "",
         *table(["run", "processes", "posts/s", "words/s", "× nlp.pipe", "wall s", "cores busy",
-                f"peak RSS MiB at {k(settings.mark)}", f"peak RSS MiB at {k(settings.posts)}",
-                f"peak PSS MiB at {k(settings.posts)}", "processes seen"], rows),  # fmt: skip
+                *([f"peak RSS MiB at {_k(settings.mark)}"] if two_marks else []), f"peak RSS MiB at {_k(settings.posts)}",
+                f"peak PSS MiB at {_k(settings.posts)}", "processes seen"], rows),  # fmt: skip
     ]
+    if long_run:
+        lines += ["", *long_report(long_run, settings, posts_per_second(long_run) / posts_per_second(base))]
     if stages:
-        lines += ["", *stages_report(stages, settings, {run.name: posts_per_second(run) for run in runs})]
+        speeds = {run.name: posts_per_second(run) for run in (runs[:-1] if long_run else runs)}
+        lines += ["", *stages_report(stages, settings, speeds)]
     return "\n".join(lines) + "\n"
+
+
+def _k(n: int) -> str:
+    return f"{n / 1000:g}k"
+
+
+def long_report(run: Run, settings: argparse.Namespace, speed_ratio: float) -> List[str]:
+    """Memory along the long stream: the tree's peaks at --mark posts and at the end."""
+    mark, end = run.mark, run.end
+    rows = [
+        [f"{_k(settings.mark)} posts", f"{mark.hwm_mib:,.0f}", f"{mark.pss_mib:,.0f}"],
+        [f"{_k(settings.long_posts)} posts", f"{end.hwm_mib:,.0f}", f"{end.pss_mib:,.0f}"],
+        ["growth", f"{end.hwm_mib - mark.hwm_mib:+,.0f} ({100 * (end.hwm_mib / mark.hwm_mib - 1):+.1f}%)",
+         f"{end.pss_mib - mark.pss_mib:+,.0f} ({100 * (end.pss_mib / mark.pss_mib - 1):+.1f}%)"],
+    ]  # fmt: skip
+    return [
+        "## Memory along a long stream",
+        "",
+        f"`{run.name}` again, over {settings.long_posts:,} posts (the same tweets repeated further), its tree's "
+        f"peak RSS (Σ VmHWM) and peak Σ PSS read when {settings.mark:,} posts were out and at the end. It ran at "
+        f"{(end.posts - run.first.posts) / run.steady:,.1f} posts/s ({speed_ratio:.2f}x `nlp.pipe` above), wall "
+        f"{run.wall:,.0f} s.",
+        "",
+        *table(["posts out", "peak RSS MiB", "peak PSS MiB"], rows),
+    ]
 
 
 def stages_report(stages: Dict[int, Dict[str, float]], settings: argparse.Namespace,
@@ -480,8 +512,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench.annotate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help=f"pipeline directory ({DEFAULT_MODEL.relative_to(REPO)}, from make demo)")
-    parser.add_argument("--posts", type=int, default=100_000, help="posts in the stream (100,000)")
+    parser.add_argument("--posts", type=int, default=20_000, help="posts in the stream of every run (20,000)")
     parser.add_argument("--mark", type=int, default=20_000, help="posts at which peak memory is read too (20,000)")
+    parser.add_argument("--long-posts", type=int, default=100_000, help="posts of the long run's stream (100,000; 0: no long run)")
+    parser.add_argument("--long-run", choices=RUNS, default="annotate-2", help="the run repeated over --long-posts (annotate-2)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size of every run (64)")
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="what to run (all; pipe always)")
     parser.add_argument("--stage-batches", type=int, default=32, help="batches timed stage by stage (32; 0: none)")
@@ -493,6 +527,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"no pipeline at {settings.model}: run `make demo` first, or give --model")
     if not 0 < settings.mark <= settings.posts:
         parser.error("--mark must be between 1 and --posts")
+    if settings.long_posts and settings.long_posts <= settings.mark:
+        parser.error("--long-posts must be above --mark (or 0)")
     command = " ".join(["python -m bench.annotate", *argv])
     start, load_start = time.perf_counter(), os.getloadavg()[0]
     if load_start > 0.5:
@@ -500,22 +536,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-annotate-") as tmp:
         log("writing the stream")
         texts = tweet_texts(settings.corpus)
-        stream = Path(tmp) / "posts.jsonl"
+        stream, long_stream = Path(tmp) / "posts.jsonl", Path(tmp) / "long.jsonl"
         words = write_stream(texts, settings.posts, stream)
         model, n, mark, b = str(settings.model), settings.posts, settings.mark, str(settings.batch_size)
         me = [sys.executable, "-m", "bench.annotate"]
         timeout = settings.timeout
-        runs = [measure("nlp.pipe", "1", [*me, "pipe-worker", model, str(stream), b], n, mark, timeout)]
-        for processes in (1, 2):
-            if f"annotate-{processes}" in settings.runs:
-                out = Path(tmp) / f"annotated-{processes}.jsonl"
-                cli = [sys.executable, "-m", "spacy_mtl", "annotate", model, str(stream), str(out), "-b", b,
-                       "-n", str(processes), "--gpu-id", "-1"]  # fmt: skip
-                runs.append(measure(f"annotate -n {processes}", str(processes), cli, n, mark, timeout, output=out))
-                out.unlink()
-        if "ray-2" in settings.runs:
-            ray = [*me, "ray-worker", model, str(stream), b, "2"]
-            runs.append(measure("ray, 2 actors", "2 actors", ray, n, mark, timeout))
+
+        def run(name: str, posts: Path, n: int) -> Run:
+            if name == "pipe":
+                return measure("nlp.pipe", "1", [*me, "pipe-worker", model, str(posts), b], n, mark, timeout)
+            if name == "ray-2":
+                ray = [*me, "ray-worker", model, str(posts), b, "2"]
+                return measure("ray, 2 actors", "2 actors", ray, n, mark, timeout)
+            processes = name.split("-")[1]
+            out = Path(tmp) / f"annotated-{processes}.jsonl"
+            cli = [sys.executable, "-m", "spacy_mtl", "annotate", model, str(posts), str(out), "-b", b,
+                   "-n", processes, "--gpu-id", "-1"]  # fmt: skip
+            try:
+                return measure(f"annotate -n {processes}", processes, cli, n, mark, timeout, output=out)
+            finally:
+                out.unlink(missing_ok=True)
+
+        runs = [run(name, stream, n) for name in RUNS if name == "pipe" or name in settings.runs]
+        if settings.long_posts:
+            write_stream(texts, settings.long_posts, long_stream)
+            runs.append(run(settings.long_run, long_stream, settings.long_posts))
+            long_stream.unlink()
         stages: Dict[int, Dict[str, float]] = {}
         for threads in (1, 2) if settings.stage_batches else ():
             log(f"stages at {threads} torch thread(s)")
