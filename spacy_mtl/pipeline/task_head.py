@@ -47,16 +47,19 @@ class TaskLoss:
 
     loss (float): the mean negative log-likelihood over `n_terms` terms (annotated
         docs for textcat, transitions for NER), comparable across steps and tasks.
-    n_terms (int): how many terms the loss is the mean of. The head backpropagated
-        the gradient of their sum; the transformer divides by `n_terms`.
+        Where terms are weighted (teacher targets weigh the head's `teacher_weight`),
+        the weighted mean.
+    n_terms (float): how many terms the loss is the mean of (their total weight,
+        where they are weighted). The head backpropagated the gradient of their
+        (weighted) sum; the transformer divides by `n_terms`.
     """
 
     loss: float
-    n_terms: int
+    n_terms: float
 
     def __post_init__(self) -> None:
-        if self.n_terms < 1:
-            raise ValueError(f"TaskLoss: n_terms must be >= 1, got {self.n_terms}")
+        if not self.n_terms > 0:
+            raise ValueError(f"TaskLoss: n_terms must be > 0, got {self.n_terms}")
 
 
 class SharedEncoder(Protocol):
@@ -84,7 +87,8 @@ class TaskHead:
         self.encoder = encoder
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
-        """Whether any non-empty example of the batch is annotated for this task.
+        """Whether any non-empty example of the batch is annotated for this task, by
+        gold or by a teacher (see `spacy_mtl.teacher`) the head learns from.
 
         The transformer asks before the heads update, so this must hold exactly for
         the batches on which `update_task` backpropagates.

@@ -7,11 +7,15 @@ They are spaCy's `textcat` and `textcat_multilabel` with these changes:
   mean negative log-likelihood per annotated doc (stock logs a mean squared error);
 - labels are this head's own: other heads' labels in `doc.cats` are ignored, and docs
   carrying several disjoint label sets need `[initialize.components.<name>] labels`;
-- scores are computed over the docs annotated for the head only.
+- scores are computed over the docs annotated for the head only;
+- they learn from teacher targets (`doc._.teacher_cats`, see `spacy_mtl.teacher`):
+  a doc without gold learns the teacher's distribution, its loss weighted by
+  `teacher_weight`; a doc with both learns λ·gold + (1−λ)·teacher, λ from the
+  `annealing` schedule (BAM!'s teacher annealing; null: λ = 1, gold only).
 """
 from itertools import islice
 import math
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import numpy
 from spacy.language import Language
@@ -20,6 +24,8 @@ from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example, validate_get_examples
 from thinc.api import Config, Model, set_dropout_rate
 
+from .. import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
+from ..teacher import teacher_cats
 from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
 
 # The smallest probability a log is taken of, so that a confident mistake costs a
@@ -49,13 +55,35 @@ class _CatsHead(TaskHead):
     labels: Tuple[str, ...]
     model: Model
     exclusive: bool
+    #: The loss weight of a doc that only a teacher annotates (a gold doc weighs 1).
+    teacher_weight: float = 1.0
+    #: λ, gold's share of the target of a doc with gold and teacher targets, one value
+    #: per batch the head trains on; None: always 1.
+    annealing: Optional[Iterator[float]] = None
+
+    def configure_teaching(self, teacher_weight: float, annealing: Optional[Iterable[float]]) -> None:
+        """Set how the head learns from teacher targets (the factory's settings).
+
+        teacher_weight (float): loss weight of a doc with teacher targets only.
+        annealing (Optional[Iterable[float]]): λ per batch, a thinc schedule; None: 1.
+        """
+        if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
+            raise ValueError(f"[components.{self.name}] teacher_weight must be >= 0, got {teacher_weight}")
+        self.teacher_weight = float(teacher_weight)
+        self.annealing = None if annealing is None else iter(annealing)
 
     def is_annotated(self, example: Example) -> bool:
         """Whether the example's reference carries any of this head's labels."""
         return any(label in example.reference.cats for label in self.labels)
 
+    def is_taught(self, example: Example) -> bool:
+        """Whether a teacher gave the example's reference any of this head's labels and
+        the head learns from teachers (`teacher_weight` > 0)."""
+        cats = teacher_cats(example.reference)
+        return bool(cats) and self.teacher_weight > 0 and any(label in cats for label in self.labels)
+
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
-        return any(len(eg.predicted) and self.is_annotated(eg) for eg in examples)
+        return any(len(eg.predicted) and (self.is_annotated(eg) or self.is_taught(eg)) for eg in examples)
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
         """spaCy's textcat scores over the docs annotated for this head only.
@@ -67,29 +95,69 @@ class _CatsHead(TaskHead):
 
     def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
         """Learn from the annotated docs of the batch; the others teach nothing."""
+        gold_share = 1.0 if self.annealing is None else float(next(self.annealing))
         set_dropout_rate(self.model, drop)
         scores, bp_scores = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores)
+        loss, d_scores = self.get_loss(examples, scores, gold_share=gold_share)
         # Checked before the backward pass, so that nothing non-finite reaches this
         # head's parameters or the encoder.
         if not (math.isfinite(loss) and bool(self.model.ops.xp.isfinite(d_scores).all())):
             return None
         bp_scores(d_scores)
-        return TaskLoss(loss, max(1, sum(self.is_annotated(eg) for eg in examples)))
+        return TaskLoss(loss, _total(self.doc_weights(examples)))
 
-    def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, numpy.ndarray]:
-        """Return (mean negative log-likelihood per annotated doc, d_scores).
+    def get_loss(self, examples: Iterable[Example], scores, *, gold_share: float = 1.0) -> Tuple[float, numpy.ndarray]:
+        """Return (weighted mean negative log-likelihood per annotated doc, d_scores).
 
-        d_scores is stock spaCy's gradient (scores - truths) over the known values,
-        so the rows of unannotated docs are zero.
+        d_scores is stock spaCy's gradient (scores - targets) over the known values,
+        times each doc's weight, so the rows of unannotated docs are zero.
+
+        gold_share (float): λ, gold's share of the target where a doc has both.
         """
-        truths, known = self.truths(list(examples))
+        targets, known, weights = self.targets(list(examples), gold_share)
         ops = self.model.ops
-        truths, mask = ops.asarray(truths), ops.asarray(known)
-        d_scores = (scores - truths) * mask
-        n_docs = max(float(mask.any(axis=1).sum()), 1.0)
-        loss = float(self._nll(scores, truths, mask).sum()) / n_docs
+        targets, mask, doc_weights = ops.asarray(targets), ops.asarray(known), ops.asarray(weights)
+        d_scores = (scores - targets) * mask * doc_weights[:, None]
+        loss = float((self._nll(scores, targets, mask).sum(axis=1) * doc_weights).sum()) / _total(weights)
         return loss, d_scores
+
+    def doc_weights(self, examples: List[Example]) -> numpy.ndarray:
+        """Per doc: its loss weight, 1 with gold, `teacher_weight` with teacher targets
+        only, 0 without either."""
+        return numpy.asarray(
+            [1.0 if self.is_annotated(eg) else self.teacher_weight if self.is_taught(eg) else 0.0 for eg in examples],
+            dtype="f",
+        )
+
+    def targets(self, examples: List[Example], gold_share: float = 1.0) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """Per doc and label: what the head learns, and 1.0 where it is known; per doc:
+        its loss weight (`doc_weights`).
+
+        Where gold and teacher both know a value the target is
+        gold_share · gold + (1 − gold_share) · teacher; elsewhere whichever knows it.
+        """
+        if not 0.0 <= gold_share <= 1.0:
+            raise ValueError(f"Component '{self.name}': the annealing schedule gave {gold_share}, outside [0, 1]")
+        gold, gold_known = self.truths(examples)
+        taught, taught_known = self.teacher_truths(examples)
+        both = (gold_known > 0) & (taught_known > 0)
+        targets = numpy.where(both, gold_share * gold + (1.0 - gold_share) * taught, numpy.where(gold_known > 0, gold, taught))
+        return targets.astype("f"), numpy.maximum(gold_known, taught_known), self.doc_weights(examples)
+
+    def teacher_truths(self, examples: List[Example]) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """Per doc and label: the teacher's value, and 1.0 where the teacher gave one
+        (all zeros for docs without teacher targets, or with `teacher_weight` 0)."""
+        values = numpy.zeros((len(examples), len(self.labels)), dtype="f")
+        known = numpy.zeros_like(values)
+        for i, eg in enumerate(examples):
+            cats = teacher_cats(eg.reference) if self.is_taught(eg) else None
+            for j, label in enumerate(self.labels):
+                if cats and label in cats:
+                    values[i, j] = cats[label]
+                    known[i, j] = 1.0
+            if self.exclusive and known[i].any():
+                known[i] = 1.0
+        return values, known
 
     def truths(self, examples: List[Example]) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """Per doc and label: the target value, and 1.0 where it is known.
@@ -168,6 +236,11 @@ class _CatsHead(TaskHead):
                 f"{ {label: eg.reference.cats[label] for label in self.labels if label in eg.reference.cats} }; "
                 "use mtl_textcat_multilabel for independent labels"
             )
+
+
+def _total(weights: numpy.ndarray) -> float:
+    """The docs' total weight, what a loss is the mean over (1 for a batch without any)."""
+    return float(weights.sum()) or 1.0
 
 
 class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
@@ -250,14 +323,29 @@ _CATS_SCORE_WEIGHTS = {
         "threshold": 0.0,
         "model": DEFAULT_EXCLUSIVE_MODEL,
         "scorer": {"@scorers": "spacy.textcat_scorer.v2"},
+        "teacher_weight": 1.0,
+        "annealing": None,
     },
     default_score_weights=_CATS_SCORE_WEIGHTS,
 )
 def make_mtl_textcat(
-    nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]
+    nlp: Language,
+    name: str,
+    model: Model,
+    threshold: float,
+    scorer: Optional[Callable],
+    teacher_weight: float,
+    annealing: Optional[Iterable[float]],
 ) -> MultiTaskTextCategorizer:
-    """Exclusive text classification that trains under a shared `mtl_transformer`."""
-    return MultiTaskTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+    """Exclusive text classification that trains under a shared `mtl_transformer`.
+
+    teacher_weight (float): loss weight of a doc with teacher targets only.
+    annealing (Optional[Iterable[float]]): λ per batch, gold's share of the target
+        of a doc with gold and teacher targets (e.g. spacy_mtl.linear.v1); None: 1.
+    """
+    head = MultiTaskTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+    head.configure_teaching(teacher_weight, annealing)
+    return head
 
 
 @Language.factory(
@@ -267,13 +355,22 @@ def make_mtl_textcat(
         "threshold": 0.5,
         "model": DEFAULT_MULTILABEL_MODEL,
         "scorer": {"@scorers": "spacy.textcat_multilabel_scorer.v2"},
+        "teacher_weight": 1.0,
+        "annealing": None,
     },
     default_score_weights=_CATS_SCORE_WEIGHTS,
 )
 def make_mtl_textcat_multilabel(
-    nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]
+    nlp: Language,
+    name: str,
+    model: Model,
+    threshold: float,
+    scorer: Optional[Callable],
+    teacher_weight: float,
+    annealing: Optional[Iterable[float]],
 ) -> MultiTaskMultiLabelTextCategorizer:
-    """Multi-label text classification that trains under a shared `mtl_transformer`."""
-    return MultiTaskMultiLabelTextCategorizer(
-        nlp.vocab, model, name, threshold=threshold, scorer=scorer
-    )
+    """Multi-label text classification that trains under a shared `mtl_transformer`
+    (teacher_weight and annealing as for mtl_textcat)."""
+    head = MultiTaskMultiLabelTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+    head.configure_teaching(teacher_weight, annealing)
+    return head
