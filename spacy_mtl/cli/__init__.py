@@ -9,7 +9,7 @@ from spacy.cli import app
 
 mtl_cli = typer.Typer(
     name="mtl",
-    help="Multi-task training with spacy-mtl: train, evaluate, plot, convert; quantize for CPU serving; annotate streams of posts and report on them.",
+    help="Multi-task training with spacy-mtl: train, evaluate, plot, convert; teach (teacher targets for distillation); quantize for CPU serving; annotate streams of posts and report on them.",
     no_args_is_help=True,
     # As spaCy's own app: plain help text, and no completion options of its own when
     # it runs alone (`python -m spacy_mtl`).
@@ -19,4 +19,4 @@ mtl_cli = typer.Typer(
 app.add_typer(mtl_cli)
 
 # The command modules register themselves on `mtl_cli` when imported.
-from . import annotate, convert, evaluate, plot, quantize, report, train  # noqa: E402,F401
+from . import annotate, convert, evaluate, plot, quantize, report, teach, train  # noqa: E402,F401
