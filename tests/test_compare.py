@@ -42,7 +42,7 @@ def test_setups_are_the_baselines_and_every_registered_strategy(compare):
     registered = sorted(name for name in registry.mtl_weightings.get_all() if name.startswith("spacy_mtl."))
     assert list(compare.strategies().values()) == registered
     assert compare.all_setups() == ["single-textcat", "single-ner", "stock"] + [
-        f"mtl-{name[len('spacy_mtl.'):-len('.v1')]}" for name in registered]
+        f"{kind}-{name[len('spacy_mtl.'):-len('.v1')]}" for kind in ("mtl", "distill") for name in registered]
     assert compare.setup_config("mtl-famo", Path("configs"))[1] == [
         "--components.transformer.weighting.@mtl_weightings", "spacy_mtl.famo.v1"]
 
@@ -103,10 +103,11 @@ def test_report_delta_m_and_verdict(compare, tmp_path):
     static = row(table, "mtl-static")
     assert static[1] == "2"
     assert static[2] == "78.0 ± 0.0" and static[3] == "53.0 ± 1.4"
-    assert static[4] == f"{expected:+.1f}"
-    assert static[5] == f"{100 * (0.07 / 0.70 + 0.04 / 0.40) / 2:+.1f}"
-    assert static[6] == "yes"
-    assert row(table, "stock")[6] == "no (textcat)"
+    assert static[4] == static[5] == "—"  # no per-doc records: no intervals
+    assert static[6] == f"{expected:+.1f}"
+    assert static[7] == f"{100 * (0.07 / 0.70 + 0.04 / 0.40) / 2:+.1f}"
+    assert static[8] == "yes"
+    assert row(table, "stock")[8] == "no (textcat)"
     assert row(table, "single-ner")[2] == "—"
     assert (metrics / "scores.png").stat().st_size > 0
 
@@ -124,10 +125,10 @@ def test_report_verdicts_with_one_seed_a_loss_and_old_results(compare, tmp_path)
     (metrics / "mtl-dwa-s0.json").write_text(json.dumps(
         {"setup": "mtl-dwa", "seed": 0, "seconds": 1.0, "scores": {"textcat": 0.76, "ner": 0.51}}))
     table = write_report(compare, metrics)
-    assert row(table, "mtl-static")[6] == "no (Δm%)"
-    assert row(table, "mtl-famo")[6] == "—"  # one seed: no std to compare with
+    assert row(table, "mtl-static")[8] == "no (Δm%)"
+    assert row(table, "mtl-famo")[8] == "—"  # one seed: no std to compare with
     dwa = row(table, "mtl-dwa")
-    assert dwa[4] == "+0.0" and dwa[5] == "—"
+    assert dwa[6] == "+0.0" and dwa[7] == "—"
 
 
 def test_report_without_results_says_so(compare, tmp_path):
@@ -205,3 +206,80 @@ def test_report_names_devices_and_overrides_of_mixed_runs(compare, tmp_path):
     assert "up to 12 at a time" in text
     assert "Runs by device: CPU (2), GPU 0: NVIDIA H200 (2)." in text
     assert "Runs by config overrides: --training.dropout 0.2 (2), none (2)." in text
+
+
+def write_per_doc(metrics: Path, setup: str, seed: int, records: list) -> None:
+    (metrics / f"{setup}-s{seed}.docs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_report_verdict_follows_the_bootstrap_intervals(compare, tmp_path):
+    """One seed each, 40 test docs per task. mtl-static gets 8 more sentiment docs and
+    4 more entities right than the single-task models: its sentiment interval lies above
+    zero, and it pays. mtl-famo is better on average (every sentiment right) but finds
+    half the entities: its entity interval lies below zero, so it does not pay."""
+    metrics = tmp_path / "metrics"
+    labels = ["negative", "neutral", "positive"]
+    gold = [labels[i % 3] for i in range(40)]
+    single_pred = [g if i % 2 else labels[(i + 1) % 3] for i, g in enumerate(gold)]  # 20 right
+    better_pred = [g if i % 2 or i < 16 else labels[(i + 1) % 3] for i, g in enumerate(gold)]  # 28 right
+
+    def cats(pred):
+        return [{"task": "textcat", "doc": i, "gold": g, "pred": p} for i, (g, p) in enumerate(zip(gold, pred))]
+
+    def ents(tp):  # one gold entity per doc, found on the first `tp` docs
+        return [{"task": "ner", "doc": i, "tp": int(i < tp), "fp": int(i >= tp), "fn": int(i >= tp)} for i in range(40)]
+
+    def f1(tp):
+        return 2 * tp / (2 * tp + 2 * (40 - tp))
+
+    from spacy_mtl.bootstrap import paired_bootstrap
+
+    def macro(pred):
+        return paired_bootstrap("textcat", [cats(pred)], [cats(gold)]).delta + 1.0  # macro-F1 of pred
+
+    write_results(metrics, "single-textcat", [({"textcat": macro(single_pred)}, {"textcat": 0.5})])
+    write_results(metrics, "single-ner", [({"ner": f1(20)}, {"ner": 0.5})])
+    write_results(metrics, "mtl-static", [({"textcat": macro(better_pred), "ner": f1(24)}, {"textcat": 0.5, "ner": 0.5})])
+    write_results(metrics, "mtl-famo", [({"textcat": 1.0, "ner": f1(10)}, {"textcat": 0.5, "ner": 0.5})])
+    write_per_doc(metrics, "single-textcat", 0, cats(single_pred))
+    write_per_doc(metrics, "single-ner", 0, ents(20))
+    write_per_doc(metrics, "mtl-static", 0, cats(better_pred) + ents(24))
+    write_per_doc(metrics, "mtl-famo", 0, cats(gold) + ents(10))
+    table = write_report(compare, metrics)
+    static = row(table, "mtl-static")
+    delta, low, high = (float(x) for x in static[4].replace("[", "").replace("]", "").replace(",", "").split())
+    assert delta == pytest.approx(100 * (macro(better_pred) - macro(single_pred)), abs=0.051)
+    assert 0 < low < delta < high
+    assert static[5].startswith(f"{100 * (f1(24) - f1(20)):+.1f} [")
+    assert float(static[6]) > 0 and static[8] == "yes"
+    famo = row(table, "mtl-famo")
+    assert float(famo[6]) > 0  # better on average ...
+    assert famo[8] == "no (ner)"  # ... but its entity interval is below zero
+    assert row(table, "single-ner")[4] == row(table, "single-ner")[5] == "—"
+
+
+def test_distilled_students_learn_from_their_seeds_single_task_runs(tiny_encoder, tmp_path):
+    """--setups distill-static trains both single-task teachers first, teaches the
+    training corpora once per seed, trains the student on them, and resumes."""
+    write_corpus(tmp_path)
+    command = [sys.executable, str(SCRIPT), "train", "--configs-dir", str(REPO / "configs"), "--seeds", "0",
+               "--setups", "distill-static", "--max-steps", "2", "--eval-frequency", "2",
+               "--encoder", tiny_encoder, "--gpu-id", "-1"]
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "training single-textcat, single-ner too" in first.stdout
+    assert "3 to train" in first.stdout
+    taught = tmp_path / "training" / "compare" / "taught-s0"
+    docs = list(DocBin().from_disk(taught / "textcat-train.spacy").get_docs(spacy.blank("en").vocab))
+    from spacy_mtl.teacher import teacher_cats, teacher_ents
+
+    assert docs and all(teacher_ents(doc) is not None and teacher_cats(doc) for doc in docs)
+    student = json.loads((tmp_path / "metrics" / "compare" / "distill-static-s0.json").read_text())
+    assert set(student["settings"]["teachers"]) == {"single-textcat", "single-ner"}
+    config = (tmp_path / "training" / "compare" / "distill-static-s0" / "model-best" / "config.cfg").read_text()
+    assert "taught-s0/textcat-train.spacy" in config and "taught-s0/ner-train.spacy" in config
+    records = (tmp_path / "metrics" / "compare" / "distill-static-s0.docs.jsonl").read_text().splitlines()
+    assert {json.loads(line)["task"] for line in records} == {"textcat", "ner"}
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0 and "3 done before, 0 to train" in again.stdout
+    assert "teacher targets for" not in again.stdout

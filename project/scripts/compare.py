@@ -15,18 +15,24 @@ setups are:
 - `single-textcat` and `single-ner`: configs/textcat.cfg and configs/ner.cfg;
 - `stock`: configs/stock.cfg, stock spaCy's shared-transformer pipeline;
 - `mtl-<strategy>`: configs/mtl.cfg with each weighting strategy registered as
-  `spacy_mtl.<strategy>.v1` (listed from the registry, sorted by name).
+  `spacy_mtl.<strategy>.v1` (listed from the registry, sorted by name);
+- `distill-<strategy>`: the same, trained on the training corpora with teacher
+  targets from that seed's single-task runs (`spacy mtl teach`), so that every
+  tweet teaches both tasks. They train after every other run; asking for one
+  trains its seed's single-task teachers too.
 
 `report` writes a Markdown table with, per setup, each task's test score (mean ± std
-over the seeds), Δm% against the single-task models on the test sets and on the dev
-sets (the dev scores of each run's best checkpoint, for choosing defaults), whether
-sharing pays, and the training time, plus PNG charts of the scores and of the weight
-curves.
+over the seeds), its difference to the single-task model with a 95% paired bootstrap
+interval over the test docs (`spacy_mtl.bootstrap`: 1,000 resamples, seeds pooled),
+Δm% against the single-task models on the test sets and on the dev sets (the dev
+scores of each run's best checkpoint, for choosing defaults), whether sharing pays,
+and the training time, plus PNG charts of the scores and of the weight curves.
 
 Δm% = (100 / T) Σ_t (M_t − M_t,single) / M_t,single, where M_t is sentiment macro-F1
 or entity F1 and M_t,single the mean over the single-task model's seeds. Sharing
-*pays* when Δm% > 0 and neither task's mean is below its single-task mean by more
-than the single-task seed std (which needs at least two seeds of each).
+*pays* when Δm% > 0 and neither task's bootstrap interval lies entirely below zero
+(runs scored before per-doc records existed fall back to: no task's mean below its
+single-task mean by more than the single-task seed std).
 """
 import argparse
 from collections import Counter
@@ -36,6 +42,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +50,9 @@ import time
 from typing import Any, Dict, List, Optional
 
 BASELINES = ["single-textcat", "single-ner", "stock"]
+DISTILL = "distill-"
+#: Bootstrap resamples of the test docs per interval.
+RESAMPLES = 1000
 # The score reported per task, in spaCy's names.
 METRICS = {"textcat": "cats_macro_f", "ner": "ents_f"}
 TEST_SETS = {"textcat": "corpus/textcat/test.spacy", "ner": "corpus/ner/test.spacy"}
@@ -57,8 +67,8 @@ def strategies() -> Dict[str, str]:
 
 
 def all_setups() -> List[str]:
-    """Every setup, in the report's order: the baselines, then mtl-<strategy>."""
-    return BASELINES + [f"mtl-{name}" for name in strategies()]
+    """Every setup, in the report's order: the baselines, mtl-<strategy>, distill-<strategy>."""
+    return BASELINES + [f"{kind}-{name}" for kind in ("mtl", DISTILL[:-1]) for name in strategies()]
 
 
 def setup_config(setup: str, configs_dir: Path) -> tuple:
@@ -69,8 +79,8 @@ def setup_config(setup: str, configs_dir: Path) -> tuple:
         return configs_dir / "ner.cfg", [], ["ner"]
     if setup == "stock":
         return configs_dir / "stock.cfg", [], ["textcat", "ner"]
-    strategy = setup[len("mtl-"):] if setup.startswith("mtl-") else None
-    if strategy not in strategies():
+    kind, _, strategy = setup.partition("-")
+    if kind not in ("mtl", DISTILL[:-1]) or strategy not in strategies():
         raise SystemExit(f"unknown setup {setup!r}; choose from {all_setups()}")
     weighting = ["--components.transformer.weighting.@mtl_weightings", strategies()[strategy]]
     return configs_dir / "mtl.cfg", weighting, ["textcat", "ner"]
@@ -111,8 +121,9 @@ def corpus_files(tasks: List[str]) -> List[Path]:
 
 def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
     """What a run's result depends on: its config's and corpus files' digests and the
-    training arguments (not where it writes, nor on which device). A result recorded
-    with other settings is stale, and its run is trained again."""
+    training arguments (not where it writes, nor on which device); for a distilled
+    student also its teachers' settings. A result recorded with other settings is
+    stale, and its run is trained again."""
     config, extra, tasks = setup_config(setup, args.configs_dir)
     arguments = ["--system.seed", str(seed)]
     for key, value in shorthands(args).items():
@@ -121,7 +132,36 @@ def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
     arguments += [*extra, *args.overrides]
     digests = {str(path): file_digest(path) for path in corpus_files(tasks)}
     # The config by its content, wherever --configs-dir points.
-    return {"digests": {"config": file_digest(config), **digests}, "arguments": arguments}
+    settings = {"digests": {"config": file_digest(config), **digests}, "arguments": arguments}
+    if setup.startswith(DISTILL):
+        settings["teachers"] = teacher_settings(seed, args)
+    return settings
+
+
+def teacher_settings(seed: int, args: argparse.Namespace) -> Dict[str, dict]:
+    """The settings of a seed's single-task runs, the teachers of its distilled students."""
+    return {teacher: run_settings(teacher, seed, args) for teacher in ("single-textcat", "single-ner")}
+
+
+def taught_corpora(seed: int, args: argparse.Namespace) -> Dict[str, Path]:
+    """Each task's training corpus with the teacher targets of the seed's single-task
+    runs, written by `spacy mtl teach` unless the teachers are those it was made with."""
+    taught = args.output / f"taught-s{seed}"
+    corpora = {task: taught / f"{task}-train.spacy" for task in METRICS}
+    stamp = taught / "teachers.json"
+    settings = teacher_settings(seed, args)
+    if stamp.exists() and json.loads(stamp.read_text()) == settings and all(p.exists() for p in corpora.values()):
+        return corpora
+    stamp.unlink(missing_ok=True)
+    teachers = []
+    for teacher in settings:
+        teachers += ["--teacher", str(args.output / f"{teacher}-s{seed}" / "model-best")]
+    for task, path in corpora.items():
+        print(f"seed {seed}: teacher targets for {TEST_SETS[task].replace('test', 'train')}", flush=True)
+        run_logged([sys.executable, "-m", "spacy_mtl", "teach", TEST_SETS[task].replace("test", "train"), str(path),
+                    *teachers, "--gpu-id", args.gpu_id], None)  # fmt: skip
+    stamp.write_text(json.dumps(settings, indent=2) + "\n")  # last: the corpora are whole
+    return corpora
 
 
 def shorthands(args: argparse.Namespace) -> Dict[str, Any]:
@@ -155,11 +195,15 @@ def train_one(setup: str, seed: int, settings: dict, args: argparse.Namespace, l
         sys.executable, "-m", "spacy_mtl", "train", str(config), "--output", str(output),
         "--gpu-id", args.gpu_id, *settings["arguments"],
     ]
-    if setup.startswith("mtl-"):
+    if setup.startswith(DISTILL):
+        for task, path in taught_corpora(seed, args).items():
+            command += [f"--paths.{task}_train", str(path)]
+    if setup.startswith(("mtl-", DISTILL)):
         # Where `report` reads it, whatever path the config names (null: this very one).
         command += ["--training.logger.path", str(output / "weights.jsonl")]
     evaluate = [sys.executable, "-m", "spacy_mtl", "evaluate", str(output / "model-best"),
-                "--gpu-id", args.gpu_id, "--output", str(output / "test-scores.json")]
+                "--gpu-id", args.gpu_id, "--output", str(output / "test-scores.json"),
+                "--per-doc", str(output / "test-docs.jsonl")]
     for task in tasks:
         evaluate += [f"--{task}", TEST_SETS[task]]
     output.mkdir(parents=True, exist_ok=True)
@@ -178,6 +222,7 @@ def train_one(setup: str, seed: int, settings: dict, args: argparse.Namespace, l
               "scores": {task: scores[task][METRICS[task]] for task in tasks},
               "dev_scores": {task: dev[METRICS[task]] for task in tasks}}
     args.metrics.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(output / "test-docs.jsonl", args.metrics / f"{name}.docs.jsonl")
     (args.metrics / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
@@ -190,6 +235,11 @@ def train_all(args: argparse.Namespace) -> None:
     setups = args.setups.split(",") if args.setups else all_setups()
     for setup in setups:
         setup_config(setup, args.configs_dir)  # an unknown setup fails before anything trains
+    if any(setup.startswith(DISTILL) for setup in setups):
+        teachers = [t for t in ("single-textcat", "single-ner") if t not in setups]
+        if teachers:
+            print(f"The distilled students need their teachers: training {', '.join(teachers)} too", flush=True)
+        setups = teachers + setups
     for path in corpus_files(list(METRICS)):
         if not path.exists():
             raise SystemExit(f"{path} not found: run `spacy project run corpus` first")
@@ -210,25 +260,44 @@ def train_all(args: argparse.Namespace) -> None:
     if args.jobs > 1:
         # Runs at once share the CPU cores: each one's torch gets its share of threads.
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
-    failed = []
+    failed: List[str] = []
+    # The distilled students learn from the single-task runs: they go second.
+    first = [run for run in todo if not run[0].startswith(DISTILL)]
+    second = [run for run in todo if run[0].startswith(DISTILL)]
+    train_wave(first, args, failed, start=0, total=len(todo))
+    # Each seed's teacher targets once, before its students train (several at once).
+    for seed in sorted({seed for _, seed, _ in second}):
+        try:
+            taught_corpora(seed, args)
+        except Exception as error:
+            names = [f"{setup}-s{seed}" for setup, run_seed, _ in second if run_seed == seed]
+            failed.extend(names)
+            print(f"seed {seed}: no teacher targets ({error}); not training {', '.join(names)}", flush=True)
+            second = [run for run in second if run[1] != seed]
+    train_wave(second, args, failed, start=len(first), total=len(todo))
+    if failed:
+        raise SystemExit(f"{len(failed)} of {len(todo)} runs failed: {', '.join(failed)}")
+
+
+def train_wave(todo: List[tuple], args: argparse.Namespace, failed: List[str], start: int, total: int) -> None:
+    """Train `todo` ((setup, seed, settings) each), `args.jobs` at a time; the names of
+    those that fail are added to `failed`, and the others go on."""
     pool = ThreadPoolExecutor(args.jobs)
     futures = {pool.submit(train_one, setup, seed, settings, args, log_path(args, setup, seed)): f"{setup}-s{seed}"
                for setup, seed, settings in todo}
     try:
-        for number, future in enumerate(as_completed(futures), 1):
+        for number, future in enumerate(as_completed(futures), start + 1):
             name = futures[future]
             try:
                 future.result()
-                print(f"[{number}/{len(todo)}] {name}: done", flush=True)
+                print(f"[{number}/{total}] {name}: done", flush=True)
             except Exception as error:
                 failed.append(name)
-                print(f"[{number}/{len(todo)}] {name}: FAILED ({error})", flush=True)
+                print(f"[{number}/{total}] {name}: FAILED ({error})", flush=True)
     except BaseException:  # Ctrl-C: start no more runs
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    if failed:
-        raise SystemExit(f"{len(failed)} of {len(todo)} runs failed: {', '.join(failed)}")
 
 
 def mean_std(values: List[float]) -> str:
@@ -264,10 +333,51 @@ def delta_m_cell(runs: List[dict], key: str, single: Dict[str, float]) -> str:
     return "—" if value is None else f"{value:+.1f}"
 
 
-def verdict(runs: List[dict], by_setup: Dict[str, List[dict]], single: Dict[str, float]) -> str:
-    """Does sharing pay: Δm% > 0, and no task below single-task by more than its seed std?"""
+def per_doc_records(metrics: Path, runs: List[dict]) -> Optional[List[List[dict]]]:
+    """The per-doc test records of each run (None if a run has none: scored before
+    compare kept them)."""
+    paths = [metrics / f"{r['setup']}-s{r['seed']}.docs.jsonl" for r in runs]
+    if not all(path.exists() for path in paths):
+        return None
+    return [[json.loads(line) for line in path.read_text().splitlines()] for path in paths]
+
+
+def intervals(setup: str, by_setup: Dict[str, List[dict]], metrics: Path) -> Dict[str, Any]:
+    """Per task: the setup's paired bootstrap interval against the single-task model
+    (seeds pooled), or nothing where a side lacks per-doc records."""
+    from spacy_mtl.bootstrap import paired_bootstrap
+
+    found = {}
+    for task in METRICS:
+        single = f"single-{task}"
+        if setup == single or single not in by_setup or not all(task in r["scores"] for r in by_setup[setup]):
+            continue
+        ours, theirs = per_doc_records(metrics, by_setup[setup]), per_doc_records(metrics, by_setup[single])
+        if ours is not None and theirs is not None:
+            found[task] = paired_bootstrap(task, ours, theirs, n_resamples=RESAMPLES)
+    return found
+
+
+def interval_cell(found: Dict[str, Any], task: str) -> str:
+    if task not in found:
+        return "—"
+    ci = found[task]
+    return f"{100 * ci.delta:+.1f} [{100 * ci.low:+.1f}, {100 * ci.high:+.1f}]"
+
+
+def verdict(runs: List[dict], by_setup: Dict[str, List[dict]], single: Dict[str, float],
+            found: Optional[Dict[str, Any]] = None) -> str:  # fmt: skip
+    """Does sharing pay: Δm% > 0, and no task's bootstrap interval entirely below zero?
+    Without intervals: no task below single-task by more than its seed std."""
     test_delta = mean_delta_m(runs, "scores", single)
-    if test_delta is None or len(runs) < 2 or not all(len(by_setup[f"single-{t}"]) > 1 for t in METRICS):
+    if test_delta is None:
+        return "—"
+    if found is not None and set(found) == set(METRICS):
+        below = [task for task in METRICS if found[task].entirely_below_zero()]
+        if below:
+            return f"no ({', '.join(below)})"
+        return "yes" if test_delta > 0 else "no (Δm%)"
+    if len(runs) < 2 or not all(len(by_setup[f"single-{t}"]) > 1 for t in METRICS):
         return "—"
     for task in METRICS:
         std = statistics.stdev(r["scores"][task] for r in by_setup[f"single-{task}"])
@@ -293,19 +403,22 @@ def report(args: argparse.Namespace) -> None:
     single_test = single_task_means(by_setup, "scores")
     single_dev = single_task_means(by_setup, "dev_scores")
     lines = [
-        "| setup | seeds | sentiment macro-F1 (test) | entity F1 (test) | Δm% test | Δm% dev | pays | train time (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| setup | seeds | sentiment macro-F1 (test) | entity F1 (test) | Δ sentiment [95% CI] | Δ entities [95% CI] "
+        "| Δm% test | Δm% dev | pays | train time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for setup in [s for s in all_setups() if s in by_setup]:
         runs = by_setup[setup]
         cells = [mean_std([r["scores"][t] for r in runs if t in r["scores"]]) for t in METRICS]
+        found = intervals(setup, by_setup, args.metrics)
         seconds = statistics.mean(r["seconds"] for r in runs)
         # Stock textcat scores the mixed dev corpus, where every entity tweet (no cats)
         # counts as a sentiment error, so its dev score is not comparable.
         dev_delta = "—" if setup == "stock" else delta_m_cell(runs, "dev_scores", single_dev)
         lines.append(
-            f"| {setup} | {len(runs)} | {cells[0]} | {cells[1]} | {delta_m_cell(runs, 'scores', single_test)} "
-            f"| {dev_delta} | {verdict(runs, by_setup, single_test)} "
+            f"| {setup} | {len(runs)} | {cells[0]} | {cells[1]} | {interval_cell(found, 'textcat')} "
+            f"| {interval_cell(found, 'ner')} | {delta_m_cell(runs, 'scores', single_test)} "
+            f"| {dev_delta} | {verdict(runs, by_setup, single_test, found)} "
             f"| {seconds:.0f} |"
         )
     table = "\n".join(lines)
@@ -320,10 +433,14 @@ def report(args: argparse.Namespace) -> None:
     args.output.write_text(
         "# Multi-task vs single-task\n\n" + table + "\n\n"
         "Scores on each task's own test set, mean ± std over seeds (×100). "
+        "Δ sentiment / Δ entities: the difference to the single-task model on the test docs (mean over "
+        f"seeds), with a 95% paired bootstrap interval ({RESAMPLES:,} resamples of the test docs; on each, "
+        "each setup's score is the mean over its seeds, so seeds are pooled). "
         "Δm% = mean over tasks of the relative change against the single-task mean, on the test "
         "and on the dev sets (dev: the best checkpoint's scores); higher is better. "
-        "*pays*: Δm% test > 0 and neither task's mean below its single-task mean by more than "
-        "the single-task seed std (— with fewer than two seeds). Stock's dev Δm% is left out: its "
+        "*pays*: Δm% test > 0 and neither task's interval entirely below zero (runs without per-doc "
+        "records: neither task's mean below its single-task mean by more than the single-task seed std; "
+        "— with fewer than two seeds). Stock's dev Δm% is left out: its "
         "textcat is scored on the mixed dev set, where entity tweets count as sentiment errors."
         + notes + "\n"
         "\n![scores](scores.png)\n\n![weights](weights.png)\n"
@@ -353,14 +470,14 @@ def charts(by_setup: Dict[str, List[dict]], args: argparse.Namespace) -> None:
 
     from spacy_mtl.cli.plot import moving_average, read_trace
 
-    traces = sorted(args.training.glob("mtl-*-s0/weights.jsonl"))
+    traces = sorted(args.training.glob("mtl-*-s0/weights.jsonl")) + sorted(args.training.glob(f"{DISTILL}*-s0/weights.jsonl"))
     if traces:
         fig, axes = plt.subplots(1, len(traces), figsize=(3.5 * len(traces), 3), squeeze=False)
         for ax, trace in zip(axes[0], traces):
             for task, series in sorted(read_trace(trace).items()):
                 ax.plot([s for s, _ in series["weight"]],
                         moving_average([v for _, v in series["weight"]], 20), label=task)
-            ax.set_title(trace.parent.name[len("mtl-"):-len("-s0")])
+            ax.set_title(trace.parent.name[: -len("-s0")])
             ax.legend()
         fig.tight_layout()
         fig.savefig(args.output.parent / "weights.png", dpi=100)
