@@ -67,3 +67,30 @@ def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
     for name in ("int8", "small", "small-int8"):
         scores = json.loads((project / "metrics" / name / "scores.json").read_text())
         assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
+
+
+def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(project, all_log, tiny_encoder):
+    # The corpus caps of `all`, or its corpus step would run again on all the tweets.
+    log = run_workflow(project, "distill", "--vars.repo_dir", str(REPO), "--vars.encoder", tiny_encoder,
+                       "--vars.max_ner", "120", "--vars.max_textcat", "120", "--vars.teacher_steps", "6",
+                       "--vars.max_steps", "12", "--vars.eval_frequency", "6",
+                       "--vars.distill_weighting", "spacy_mtl.pcgrad.v1")  # fmt: skip
+    assert "Saved 96 docs with teacher targets" in log  # 80% of each capped corpus
+    from spacy_mtl.teacher import teacher_cats, teacher_ents
+
+    vocab = spacy.blank("en").vocab
+    original = list(DocBin().from_disk(project / "corpus" / "ner" / "train.spacy").get_docs(vocab))
+    taught = list(DocBin().from_disk(project / "corpus" / "taught" / "ner-train.spacy").get_docs(vocab))
+    assert [d.text for d in taught] == [d.text for d in original]
+    assert [[(e.start, e.end, e.label_) for e in d.ents] for d in taught] == [
+        [(e.start, e.end, e.label_) for e in d.ents] for d in original]  # gold kept
+    assert all(teacher_cats(d) and teacher_ents(d) is not None for d in taught)
+    scores = json.loads((project / "metrics" / "distill" / "scores.json").read_text())
+    assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
+    for teacher, task in (("teacher-textcat", "textcat"), ("teacher-ner", "ner")):
+        assert set(json.loads((project / "metrics" / teacher / "scores.json").read_text())) == {task}
+    trace = [json.loads(line) for line in (project / "training" / "distill" / "weights.jsonl").read_text().splitlines()]
+    # Both tasks on every tweet: the task gradients share docs, so their cosine is not 0.
+    assert any(abs(record["cosine"]["ner"]) > 1e-6 for record in trace if record["task"] == "textcat")
+    dist = project / "packages" / "en_mtl_tweets_distill-0.1.0" / "dist"
+    assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == ["en_mtl_tweets_distill", "spacy_mtl"]
