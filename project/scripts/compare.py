@@ -157,9 +157,10 @@ def taught_corpora(seed: int, args: argparse.Namespace) -> Dict[str, Path]:
     for teacher in settings:
         teachers += ["--teacher", str(args.output / f"{teacher}-s{seed}" / "model-best")]
     for task, path in corpora.items():
-        print(f"seed {seed}: teacher targets for {TEST_SETS[task].replace('test', 'train')}", flush=True)
-        run_logged([sys.executable, "-m", "spacy_mtl", "teach", TEST_SETS[task].replace("test", "train"), str(path),
-                    *teachers, "--gpu-id", args.gpu_id], None)  # fmt: skip
+        train = Path(TEST_SETS[task]).with_name("train.spacy")
+        print(f"seed {seed}: teacher targets for {train}", flush=True)
+        run_logged([sys.executable, "-m", "spacy_mtl", "teach", str(train), str(path), *teachers,
+                    "--gpu-id", args.gpu_id], None)  # fmt: skip
     stamp.write_text(json.dumps(settings, indent=2) + "\n")  # last: the corpora are whole
     return corpora
 
