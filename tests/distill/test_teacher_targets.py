@@ -1,5 +1,6 @@
 """The heads learn from teacher targets: soft cats, hard entities, weights, annealing."""
 import math
+import random
 
 import numpy
 import pytest
@@ -198,3 +199,32 @@ def test_bad_teacher_settings_are_named(make_nlp):
     with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
         textcat.targets([eg], gold_share=1.5)
     assert not math.isnan(textcat.get_loss([eg], numpy.full((1, 3), 1 / 3, dtype="f"))[0])
+
+
+def test_ner_weighs_every_cut_of_a_long_taught_doc(make_nlp):
+    """The parser cuts a doc longer than its oracle cut size into several states;
+    each cut of a taught doc is weighted `teacher_weight` and a gold doc in the same
+    batch keeps weight 1, so the batch gradient is affine in the weight."""
+    nlp, _ = make_nlp()
+    ner = nlp.get_pipe("ner")
+    cut = ner.cfg["update_with_oracle_cut_size"]
+    words = [f"w{i}" for i in range(2 * cut + 40)]  # longer than the largest cut, 2 * cut
+    ents = [(i, i + 1, "person") for i in range(0, len(words), 17)]
+    taught = cats_example(nlp, " ".join(words), "neutral")
+    set_teacher_ents(taught.reference, [Span(taught.reference, s, e, label=l) for s, e, l in ents])
+    gold = ner_example(nlp, ["Barack", "Obama", "visited", "Paris"], [(0, 2, "person"), (3, 4, "geo-loc")])
+
+    def ner_grads(weight):
+        ner.teacher_weight = weight
+        for node in ner.model.walk():
+            for name in node.param_names:
+                if node.has_grad(name):
+                    node.set_grad(name, node.get_grad(name) * 0)
+        random.seed(0)  # the parser draws its cut length from `random`
+        nlp.update([taught, gold], sgd=False, drop=0.0)
+        return [node.get_grad(n).copy() for node in ner.model.walk() for n in node.param_names if node.has_grad(n)]
+
+    alone, full, half = ner_grads(0.0), ner_grads(1.0), ner_grads(0.5)
+    assert any(not numpy.allclose(a, f) for a, f in zip(alone, full))  # the long doc trains
+    for a, f, h in zip(alone, full, half):
+        numpy.testing.assert_allclose(h, (a + f) / 2, rtol=1e-4, atol=1e-6)
