@@ -30,6 +30,7 @@ import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry; factories 
 from spacy_mtl.registry import registered_weightings
 from spacy_mtl.device import describe_device, resolve_gpu_id, use_device
 from spacy_mtl.encoder import resolve_encoder
+from spacy_mtl.teacher import teach_docs
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
@@ -203,6 +204,19 @@ def mixed_batches(nlp: Language, corpus_dir: Path) -> List[List[Example]]:
         textcat[i * PER_TASK : (i + 1) * PER_TASK] + ner[i * PER_TASK : (i + 1) * PER_TASK]
         for i in range(n_batches)
     ]
+
+
+def taught_batches(batches: Sequence[Sequence[Example]], teachers: Sequence[Language]) -> List[List[Example]]:
+    """Copies of `batches` in which every doc also carries every teacher's targets, as
+    `spacy mtl teach` writes them (on each task's gold docs too, for annealing); the
+    gold is left as it is and `batches` are not touched."""
+    out = []
+    for batch in batches:
+        copies = [Example(eg.predicted.copy(), eg.reference.copy()) for eg in batch]
+        for _ in teach_docs(teachers, [eg.reference for eg in copies]):
+            pass
+        out.append(copies)
+    return out
 
 
 def batch_texts(corpus_dir: Path) -> List[List[str]]:

@@ -6,7 +6,9 @@ Sections (method in bench/README.md):
 3. peak RSS of training and of inference, each in a process of its own;
 4. both times against the bare Hugging Face encoder (batches of 32);
 5. where the mtl pipeline's inference time goes, stage by stage, and the speed-up
-   ceiling over two single-task pipelines that its heads' cost implies.
+   ceiling over two single-task pipelines that its heads' cost implies;
+6. what teacher targets add to a training step: the mtl pipeline on its batches vs
+   on the same batches with every doc taught both tasks.
 """
 import argparse
 import datetime
@@ -37,6 +39,7 @@ from .common import (
     inference_texts,
     interleave,
     load_pipeline,
+    taught_batches,
     log,
     make_corpus,
     ratios,
@@ -58,6 +61,9 @@ BARE_BATCH = 2 * PER_TASK
 THROUGHPUT_BATCHES = (64, 1)
 #: The group of the inference times that holds the mtl pipeline's stages.
 STAGES = "mtl stages"
+#: The training group of section 6, and its two contestants.
+TEACHER = "teacher targets"
+GOLD_ONLY, TAUGHT = "mtl", "mtl+teacher"
 #: The mtl pipeline's components that a single-task pipeline would also run: the
 #: rest (tokenizer, transformer) is what two single-task pipelines both repeat.
 HEADS = ("textcat", "ner")
@@ -98,9 +104,24 @@ def training_times(settings: Settings, corpus: Path, device: Device) -> Times:
         mtl = load_pipeline(f"mtl:{strategy}", corpus)
         groups[strategy] = [("stock", stock.train_step), (f"mtl:{strategy}", mtl.train_step)]
     groups[settings.strategies[0]].insert(0, ("bare", BareEncoder(device, corpus).train_step))
+    groups[TEACHER] = teacher_contestants(corpus)
     return interleave(
         groups, warmup=settings.warmup, rounds=settings.pairs, device=device, section="train", unit="pair"
     )
+
+
+def teacher_contestants(corpus: Path) -> List[Contestant]:
+    """Section 6: two mtl pipelines from the same seed, one on its batches as they are
+    (each doc trains one head), one on the same batches taught by the textcat-only
+    and ner-only pipelines (each doc trains both heads). The teachers are freshly
+    initialised, not trained: a step's cost depends on which docs carry targets, not
+    on what the targets say."""
+    log("[train] loading mtl twice; the single-task pipelines teach the second one's batches")
+    gold_only = load_pipeline("mtl", corpus)
+    taught = load_pipeline("mtl", corpus)
+    teachers = [load_pipeline(spec, corpus).nlp for spec in ("textcat", "ner")]
+    taught.batches = taught_batches(taught.batches, teachers)
+    return [(GOLD_ONLY, gold_only.train_step), (TAUGHT, taught.train_step)]
 
 
 def inference_times(settings: Settings, texts: Sequence[str], corpus: Path, device: Device) -> Times:
@@ -434,6 +455,23 @@ def stages_report(infer: Times, settings: Settings) -> List[str]:
     ]
 
 
+def teacher_report(times: Times, settings: Settings) -> List[str]:
+    group = times[TEACHER]
+    spread = ratios(group[TAUGHT], group[GOLD_ONLY])
+    rows = [[f"{median_of(group[GOLD_ONLY]):.3f}", f"{median_of(group[TAUGHT]):.3f}", *spread_cells(spread)]]
+    return [
+        "## 6. Training step cost of teacher targets",
+        "",
+        f"configs/mtl.cfg (static weighting), two pipelines from the same seed on the batches of section 1: "
+        f"`{GOLD_ONLY}` as they are ({PER_TASK} docs per head and step), `{TAUGHT}` on copies in which every doc "
+        f"also carries textcat and NER teacher targets (`spacy_mtl.teacher.teach_docs`), so both heads learn from "
+        f"all {2 * PER_TASK} docs. Ratio: median over {settings.pairs} interleaved pairs after {settings.warmup} "
+        "warm-up steps. No target: the ratio is the price of every doc learning every task.",
+        "",
+        *table([f"{GOLD_ONLY} s/step", f"{TAUGHT} s/step", f"{TAUGHT}/{GOLD_ONLY}", "IQR", "min–max"], rows),
+    ]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     start = time.perf_counter()
     load_start = os.getloadavg()[0]
@@ -470,6 +508,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         *bare_report(train, infer, settings),
         "",
         *stages_report(infer, settings),
+        "",
+        *teacher_report(train, settings),
         "",
     ]
     text = "\n".join(report)
