@@ -283,3 +283,31 @@ def test_distilled_students_learn_from_their_seeds_single_task_runs(tiny_encoder
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0 and "3 done before, 0 to train" in again.stdout
     assert "teacher targets for" not in again.stdout
+
+
+def test_report_summarises_the_task_gradients_of_every_seed(compare, tmp_path):
+    metrics = tmp_path / "metrics"
+    write_single_task_results(metrics)
+    runs = [({"textcat": 0.76, "ner": 0.51}, {"textcat": 0.70, "ner": 0.40})] * 2
+    write_results(metrics, "mtl-static", runs)
+    write_results(metrics, "distill-static", runs)
+    traces = {  # per seed: (textcat weight, ner weight, cosine) per step
+        "distill-static-s0": [(1.0, 1.0, 0.2), (1.0, 1.0, -0.1)],
+        "distill-static-s1": [(0.5, 1.5, -0.3), (0.5, 1.5, 0.4)],
+        "mtl-static-s0": [(1.0, 1.0, 0.0)],
+    }
+    for run, steps in traces.items():
+        (tmp_path / "training" / run).mkdir(parents=True)
+        records = []
+        for step, (w_textcat, w_ner, cosine) in enumerate(steps):
+            records.append({"step": step, "task": "textcat", "loss": 1.0, "weight": w_textcat, "grad_norm": 0.1,
+                            "cosine": {"ner": cosine}})
+            records.append({"step": step, "task": "ner", "loss": 2.0, "weight": w_ner, "grad_norm": 0.2,
+                            "cosine": {"textcat": cosine}})
+        (tmp_path / "training" / run / "weights.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    report = write_report(compare, metrics)
+    gradients = report.split("## Task gradients")[1]
+    distilled = row(gradients, "distill-static")
+    assert distilled[1:] == ["2", "+0.0500", "-0.300 … +0.400", "50%", "ner 1.25 / textcat 0.75"]
+    assert row(gradients, "mtl-static")[1:] == ["1", "+0.0000", "+0.000 … +0.000", "0%", "ner 1.00 / textcat 1.00"]
+    assert "| single-ner |" not in gradients

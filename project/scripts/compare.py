@@ -394,6 +394,38 @@ def setting_text(value: Any) -> str:
     return str(value)
 
 
+def gradient_table(by_setup: Dict[str, List[dict]], training: Path) -> List[str]:
+    """Per shared setup, over the weight traces of all its seeds (steps pooled): the
+    cosine between the two task gradients at the shared representation and each
+    task's mean weight. Empty without traces."""
+    from spacy_mtl.cli.plot import read_cosines, read_trace
+
+    lines = []
+    for setup in [s for s in all_setups() if s in by_setup and s not in BASELINES]:
+        traces = [training / f"{setup}-s{r['seed']}" / "weights.jsonl" for r in by_setup[setup]]
+        traces = [trace for trace in traces if trace.exists()]
+        cosines = [value for trace in traces for series in read_cosines(trace).values() for _, value in series]
+        if not cosines:
+            continue
+        weights: Dict[str, List[float]] = {}
+        for trace in traces:
+            for task, series in read_trace(trace).items():
+                weights.setdefault(task, []).extend(value for _, value in series["weight"])
+        weight_text = " / ".join(f"{task} {statistics.mean(values):.2f}" for task, values in sorted(weights.items()))
+        below = sum(value < 0 for value in cosines) / len(cosines)
+        lines.append(
+            f"| {setup} | {len(traces)} | {statistics.mean(cosines):+.4f} | {min(cosines):+.3f} … {max(cosines):+.3f} "
+            f"| {100 * below:.0f}% | {weight_text} |"
+        )
+    if not lines:
+        return []
+    return [
+        "| setup | traces | cosine, mean | cosine, min … max | steps with cosine < 0 | mean weight |",
+        "|---|---|---|---|---|---|",
+        *lines,
+    ]
+
+
 def report(args: argparse.Namespace) -> None:
     results = [json.loads(path.read_text()) for path in sorted(args.metrics.glob("*-s*.json"))]
     if not results:
@@ -423,6 +455,13 @@ def report(args: argparse.Namespace) -> None:
             f"| {seconds:.0f} |"
         )
     table = "\n".join(lines)
+    gradients = gradient_table(by_setup, args.training)
+    gradient_text = (
+        "## Task gradients at the shared representation\n\n" + "\n".join(gradients) + "\n\n"
+        "From each run's `weights.jsonl`, every step of every seed pooled: the cosine between the "
+        "two task gradients at the shared representation (0 where the tasks share no doc) and each task's "
+        "mean weight.\n\n"
+    ) if gradients else ""
     jobs = max(r.get("jobs", 1) for r in results)
     notes = f" Runs were trained up to {jobs} at a time, so their times overlap." if jobs > 1 else ""
     # Runs on other devices or with other overrides are not bit-identical: say which.
@@ -443,8 +482,8 @@ def report(args: argparse.Namespace) -> None:
         "records: neither task's mean below its single-task mean by more than the single-task seed std; "
         "— with fewer than two seeds). Stock's dev Δm% is left out: its "
         "textcat is scored on the mixed dev set, where entity tweets count as sentiment errors."
-        + notes + "\n"
-        "\n![scores](scores.png)\n\n![weights](weights.png)\n"
+        + notes + "\n\n" + gradient_text
+        + "![scores](scores.png)\n\n![weights](weights.png)\n"
     )
     print(table)
     charts(by_setup, args)
