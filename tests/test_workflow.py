@@ -89,6 +89,11 @@ def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(proje
     assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
     for teacher, task in (("teacher-textcat", "textcat"), ("teacher-ner", "ner")):
         assert set(json.loads((project / "metrics" / teacher / "scores.json").read_text())) == {task}
+    report = (project / "metrics" / "distill" / "report.md").read_text()
+    teacher_f = json.loads((project / "metrics" / "teacher-ner" / "scores.json").read_text())["ner"]["ents_f"]
+    entity_row = next(line for line in report.splitlines() if line.startswith("| entity F1 |"))
+    assert f"| {100 * teacher_f:.1f} | {100 * scores['ner']['ents_f']:.1f} | " in entity_row
+    assert "Pays (Δm% > 0" in report
     trace = [json.loads(line) for line in (project / "training" / "distill" / "weights.jsonl").read_text().splitlines()]
     # Both tasks on every tweet: the task gradients share docs, so their cosine is not 0.
     assert any(abs(record["cosine"]["ner"]) > 1e-6 for record in trace if record["task"] == "textcat")
