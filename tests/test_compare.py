@@ -285,6 +285,31 @@ def test_distilled_students_learn_from_their_seeds_single_task_runs(tiny_encoder
     assert "teacher targets for" not in again.stdout
 
 
+def test_students_of_a_failed_teacher_do_not_train(tiny_encoder, tmp_path):
+    """A teacher whose run failed leaves no current result: its seed gets no teacher
+    targets and no student, even where an older model-best of that teacher is on disk."""
+    write_corpus(tmp_path)
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name in ("textcat.cfg", "ner.cfg", "mtl.cfg"):
+        (configs / name).write_text((REPO / "configs" / name).read_text())
+    # An older run of the textcat teacher, left behind on disk.
+    (tmp_path / "training" / "compare" / "single-textcat-s0" / "model-best").mkdir(parents=True)
+    with (configs / "textcat.cfg").open("a") as config:
+        config.write("\n[components.textcat.model]\nno_such_setting = 1\n")
+    command = [sys.executable, str(SCRIPT), "train", "--configs-dir", str(configs), "--seeds", "0",
+               "--setups", "distill-static", "--max-steps", "2", "--eval-frequency", "2",
+               "--encoder", tiny_encoder, "--gpu-id", "-1"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "single-textcat-s0: FAILED" in result.stdout and "single-ner-s0: done" in result.stdout
+    assert "seed 0: no teacher targets (teacher single-textcat-s0 did not finish); not training distill-static-s0" \
+        in result.stdout
+    assert "2 of 3 runs failed: single-textcat-s0, distill-static-s0" in result.stderr
+    assert not (tmp_path / "training" / "compare" / "taught-s0").exists()
+    assert not (tmp_path / "metrics" / "compare" / "distill-static-s0.json").exists()
+
+
 def test_report_summarises_the_task_gradients_of_every_seed(compare, tmp_path):
     metrics = tmp_path / "metrics"
     write_single_task_results(metrics)

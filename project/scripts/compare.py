@@ -269,6 +269,12 @@ def train_all(args: argparse.Namespace) -> None:
     # Each seed's teacher targets once, before its students train (several at once).
     for seed in sorted({seed for _, seed, _ in second}):
         try:
+            # A teacher whose run failed may have left an older model-best behind:
+            # teaching with it would stamp stale targets with the new settings.
+            unfinished = [t for t in ("single-textcat", "single-ner")
+                          if not is_current(args.metrics / f"{t}-s{seed}.json", run_settings(t, seed, args))]
+            if unfinished:
+                raise RuntimeError(f"teacher {', '.join(f'{t}-s{seed}' for t in unfinished)} did not finish")
             taught_corpora(seed, args)
         except Exception as error:
             names = [f"{setup}-s{seed}" for setup, run_seed, _ in second if run_seed == seed]
