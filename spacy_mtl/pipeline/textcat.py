@@ -109,15 +109,15 @@ class _CatsHead(TaskHead):
     def get_loss(self, examples: Iterable[Example], scores, *, gold_share: float = 1.0) -> Tuple[float, numpy.ndarray]:
         """Return (weighted mean negative log-likelihood per annotated doc, d_scores).
 
-        d_scores is stock spaCy's gradient (scores - targets) over the known values,
-        times each doc's weight, so the rows of unannotated docs are zero.
+        d_scores is the gradient of the loss over the known values (`_d_nll`), times
+        each doc's weight, so the rows of unannotated docs are zero.
 
         gold_share (float): λ, gold's share of the target where a doc has both.
         """
         targets, known, weights = self.targets(list(examples), gold_share)
         ops = self.model.ops
         targets, mask, doc_weights = ops.asarray(targets), ops.asarray(known), ops.asarray(weights)
-        d_scores = (scores - targets) * mask * doc_weights[:, None]
+        d_scores = self._d_nll(scores, targets) * mask * doc_weights[:, None]
         loss = float((self._nll(scores, targets, mask).sum(axis=1) * doc_weights).sum()) / _total(weights)
         return loss, d_scores
 
@@ -178,6 +178,12 @@ class _CatsHead(TaskHead):
         return truths, known
 
     def _nll(self, scores, truths, mask):
+        """Per doc and label: the negative log-likelihood of `truths` under `scores`."""
+        raise NotImplementedError
+
+    def _d_nll(self, scores, truths):
+        """Per doc and label: the gradient to send back through the model's output
+        layer so that its logits receive the gradient of `_nll`."""
         raise NotImplementedError
 
     def _initialize_labels(
@@ -279,6 +285,11 @@ class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
         xp = self.model.ops.xp
         return -(truths * mask * xp.log(xp.clip(scores, _EPSILON, 1.0)))
 
+    def _d_nll(self, scores, truths):
+        # Stock spaCy's (scores - truths): thinc's normalised Softmax output layer
+        # takes it as the gradient of its logits, the cross-entropy's gradient there.
+        return scores - truths
+
 
 class MultiTaskMultiLabelTextCategorizer(_CatsHead, MultiLabel_TextCategorizer):
     """Independent labels; the loss is the binary cross-entropy summed over labels."""
@@ -300,6 +311,13 @@ class MultiTaskMultiLabelTextCategorizer(_CatsHead, MultiLabel_TextCategorizer):
         xp = self.model.ops.xp
         p = xp.clip(scores, _EPSILON, 1.0 - _EPSILON)
         return -mask * (truths * xp.log(p) + (1.0 - truths) * xp.log(1.0 - p))
+
+    def _d_nll(self, scores, truths):
+        # The multi-label output layer is a Logistic, whose backward pass multiplies
+        # by p(1 - p): the binary cross-entropy's gradient with respect to p makes the
+        # logits' gradient p - t. Stock spaCy's p - t here would be a squared error's.
+        p = scores
+        return (p - truths) / self.model.ops.xp.maximum(p * (1.0 - p), _EPSILON)
 
 
 _CATS_SCORE_WEIGHTS = {

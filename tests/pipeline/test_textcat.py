@@ -155,3 +155,34 @@ def test_exclusive_head_refuses_docs_whose_labels_do_not_sum_to_one(make_nlp):
     bad.reference.cats = {"negative": 1.0, "neutral": 1.0, "positive": 0.0}
     with pytest.raises(ValueError, match="'textcat', training example 0 .*sum to 1"):
         textcat.initialize(lambda: [bad], nlp=nlp)
+
+
+def test_each_heads_gradient_is_the_gradient_of_the_loss_it_reports(tiny_encoder):
+    """Through each head's real output layer (softmax for sentiment, logistic for the
+    multi-label topics), the gradient of the output bias is the derivative of the
+    reported mean loss, times the number of annotated docs (heads backpropagate the
+    sum), by central differences."""
+    nlp = two_cats_heads(tiny_encoder, init_labels=True)
+    examples = three_task_examples(nlp)
+    nlp.initialize(lambda: examples)
+    for name in ("sentiment", "topics"):
+        randomize_head(nlp, name, scale=1.0)
+    nlp.update(examples, sgd=False, drop=0.0)
+    encoded = list(nlp.get_pipe("transformer").pipe([eg.predicted.copy() for eg in examples]))
+    for name in ("sentiment", "topics"):
+        head = nlp.get_pipe(name)
+        annotated = sum(head.is_annotated(eg) for eg in examples)
+        output = head.model.get_ref("output_layer")
+        bias = output.get_param("b").copy()
+        numeric = numpy.zeros_like(bias)
+        step = 1e-2
+        for k in range(len(bias)):
+            sides = []
+            for sign in (1, -1):
+                shifted = bias.copy()
+                shifted[k] += sign * step
+                output.set_param("b", shifted)
+                sides.append(head.get_loss(examples, head.predict(encoded))[0])
+            numeric[k] = annotated * (sides[0] - sides[1]) / (2 * step)
+        output.set_param("b", bias)
+        numpy.testing.assert_allclose(output.get_grad("b"), numeric, rtol=2e-2, atol=1e-3, err_msg=name)
