@@ -83,12 +83,13 @@ def main() -> None:
     shutil.rmtree(args.venv, ignore_errors=True)
     venv.create(args.venv, with_pip=True)
     python = args.venv / "bin" / "python"
-    run([python, "-m", "pip", "install", "--no-index",
-         "--find-links", args.dist, "--find-links", args.wheelhouse, args.package], quiet=True)
     # No PYTHONPATH and a neutral working directory, so that nothing from this checkout
-    # is importable. (A packaged pipeline carries its encoder: loading it needs no hub,
-    # so no offline variables either; the Makefile's pass through unchanged.)
+    # is importable, nor taken by pip for an installed spacy-mtl (a source tree that
+    # built a wheel holds spacy_mtl.egg-info). A packaged pipeline carries its encoder:
+    # loading it needs no hub, so no offline variables either.
     env = {**os.environ, "PYTHONPATH": ""}
+    run([python, "-m", "pip", "install", "--no-index",
+         "--find-links", args.dist, "--find-links", args.wheelhouse, args.package], quiet=True, env=env)
     run([python.absolute(), "-c", CHECK, args.package, json.dumps(TWEETS)], cwd=args.venv, env=env)
     print(f"Smoke test passed: {args.package} installs from {args.dist} and loads in a fresh virtualenv")
 
