@@ -22,7 +22,7 @@ from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
 from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example, validate_get_examples
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from .. import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
 from ..teacher import teacher_cats
@@ -58,19 +58,31 @@ class _CatsHead(TaskHead):
     #: The loss weight of a doc that only a teacher annotates (a gold doc weighs 1).
     teacher_weight: float = 1.0
     #: λ, gold's share of the target of a doc with gold and teacher targets, one value
-    #: per batch the head trains on; None: always 1.
+    #: per optimizer step; None: always 1.
     annealing: Optional[Iterator[float]] = None
+    #: λ for the current optimizer step (the annealing schedule's latest value).
+    gold_share: float = 1.0
 
     def configure_teaching(self, teacher_weight: float, annealing: Optional[Iterable[float]]) -> None:
         """Set how the head learns from teacher targets (the factory's settings).
 
         teacher_weight (float): loss weight of a doc with teacher targets only.
-        annealing (Optional[Iterable[float]]): λ per batch, a thinc schedule; None: 1.
+        annealing (Optional[Iterable[float]]): λ per optimizer step, a thinc schedule;
+            None: 1.
         """
         if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
             raise ValueError(f"[components.{self.name}] teacher_weight must be >= 0, got {teacher_weight}")
         self.teacher_weight = float(teacher_weight)
         self.annealing = None if annealing is None else iter(annealing)
+        self.gold_share = 1.0 if self.annealing is None else float(next(self.annealing))
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Step the head's parameters, and the annealing schedule with them: spaCy's
+        training loop calls this once per optimizer step, however many batches
+        `accumulate_gradient` splits the step into."""
+        super().finish_update(sgd)
+        if self.annealing is not None:
+            self.gold_share = float(next(self.annealing))
 
     def is_annotated(self, example: Example) -> bool:
         """Whether the example's reference carries any of this head's labels."""
@@ -95,10 +107,9 @@ class _CatsHead(TaskHead):
 
     def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
         """Learn from the annotated docs of the batch; the others teach nothing."""
-        gold_share = 1.0 if self.annealing is None else float(next(self.annealing))
         set_dropout_rate(self.model, drop)
         scores, bp_scores = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores, gold_share=gold_share)
+        loss, d_scores = self.get_loss(examples, scores, gold_share=self.gold_share)
         # Checked before the backward pass, so that nothing non-finite reaches this
         # head's parameters or the encoder.
         if not (math.isfinite(loss) and bool(self.model.ops.xp.isfinite(d_scores).all())):
@@ -358,8 +369,8 @@ def make_mtl_textcat(
     """Exclusive text classification that trains under a shared `mtl_transformer`.
 
     teacher_weight (float): loss weight of a doc with teacher targets only.
-    annealing (Optional[Iterable[float]]): λ per batch, gold's share of the target
-        of a doc with gold and teacher targets (e.g. spacy_mtl.linear.v1); None: 1.
+    annealing (Optional[Iterable[float]]): λ per optimizer step, gold's share of the
+        target of a doc with gold and teacher targets (e.g. spacy_mtl.linear.v1); None: 1.
     """
     head = MultiTaskTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
     head.configure_teaching(teacher_weight, annealing)

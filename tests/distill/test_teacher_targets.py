@@ -7,6 +7,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin, Span
 from spacy.training import Example
+from thinc.api import Adam
 
 from helpers import SENTIMENT, cats_example, mixed_examples, ner_example, randomize_head
 from spacy_mtl.schedules import linear
@@ -73,10 +74,11 @@ def test_teacher_targets_never_replace_gold(make_nlp):
     assert taught.reference.cats == {"negative": 0.0, "neutral": 0.0, "positive": 1.0}
 
 
-def test_annealing_takes_one_value_per_batch(make_nlp):
+def test_annealing_takes_one_value_per_optimizer_step(make_nlp):
     """With annealing over 4 steps, the loss of a doc with gold and teacher targets
-    follows λ = 0, 0.25, 0.5 over three updates (no optimizer step, so the
-    predictions stay the same)."""
+    follows λ = 0, 0.25, 0.5 over three optimizer steps, and keeps λ over the batches
+    of one step (`accumulate_gradient`). The steps have learn rate 0, so the
+    predictions stay the same."""
     nlp, _ = make_nlp()
     randomize_head(nlp, "textcat")
     textcat = nlp.get_pipe("textcat")
@@ -87,11 +89,15 @@ def test_annealing_takes_one_value_per_batch(make_nlp):
     labels = list(textcat.labels)
     gold = numpy.asarray([float(name == "positive") for name in labels])
     t = numpy.asarray([teacher[name] for name in labels])
-    textcat.annealing = linear(steps=4)
+    textcat.configure_teaching(teacher_weight=1.0, annealing=linear(steps=4))
+    frozen = Adam(0.0)
     for lam in (0.0, 0.25, 0.5):
-        losses = nlp.update([eg], sgd=False, drop=0.0)
         target = lam * gold + (1 - lam) * t
-        assert losses["textcat"] == pytest.approx(float(-(target * numpy.log(probs)).sum()), rel=1e-4)
+        for _ in range(2):  # two accumulated batches, one step
+            losses = nlp.update([eg], sgd=False, drop=0.0)
+            assert losses["textcat"] == pytest.approx(float(-(target * numpy.log(probs)).sum()), rel=1e-4)
+        for _, pipe in nlp.pipeline:
+            pipe.finish_update(frozen)
 
 
 def test_without_teacher_data_heads_learn_exactly_as_before(make_nlp):
