@@ -8,11 +8,15 @@ whether it has gold in the batch, collects the representation gradient that each
 those heads' listeners sends back, and once every one of them has reported its loss
 (see `task_head.py` for the contract) lets the configured weighting combine them into
 the gradient of the single backward pass.
+
+At inference, `pipe` sorts each batch by word-piece count before it runs the encoder
+in sub-batches: the encoder pads every call to its longest doc, and posts vary widely
+in length.
 """
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Set, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 import warnings
 
 import numpy
@@ -24,7 +28,7 @@ from spacy.vocab import Vocab
 from spacy_transformers.annotation_setters import null_annotation_setter
 from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
 from spacy_transformers.layers import TransformerListener
-from spacy_transformers.pipeline_component import Transformer
+from spacy_transformers.pipeline_component import Transformer, install_extensions
 from thinc.api import Config, Model, Optimizer, get_array_module, set_dropout_rate
 
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
@@ -37,7 +41,7 @@ from .task_head import TaskHead, TaskLoss
 DEFAULT_CONFIG = Config().from_str(
     f"""
 [transformer]
-max_batch_items = 4096
+max_batch_items = 512
 
 [transformer.set_extra_annotations]
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
@@ -93,7 +97,11 @@ def make_multitask_transformer(
     weighting: Weighting,
 ) -> "MultiTaskTransformer":
     """A transformer shared by several task heads, whose gradients are combined by
-    `weighting` (a strategy from the `mtl_weightings` registry)."""
+    `weighting` (a strategy from the `mtl_weightings` registry).
+
+    max_batch_items (int): the most word pieces, padding included, that the encoder
+        runs in one call of `pipe` (stock spacy-transformers counts spaCy tokens).
+    """
     return MultiTaskTransformer(
         nlp.vocab,
         model,
@@ -114,9 +122,14 @@ class MultiTaskTransformer(Transformer):
         set_extra_annotations: Callable = null_annotation_setter,
         *,
         name: str = "transformer",
-        max_batch_items: int = 4096,
+        max_batch_items: int = 512,
         weighting: Weighting,
     ) -> None:
+        if max_batch_items < 1:
+            raise ValueError(
+                f"[components.{name}] max_batch_items = {max_batch_items}: give the most word "
+                "pieces the encoder may run at once (at least 1)"
+            )
         super().__init__(
             vocab, model, set_extra_annotations, name=name, max_batch_items=max_batch_items
         )
@@ -177,6 +190,44 @@ class MultiTaskTransformer(Transformer):
             self.weighting.initialize(self.tasks)
         except ValueError as err:
             raise ValueError(f"[components.{self.name}.weighting] {err}") from None
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Annotate a stream of docs, `batch_size` at a time, in order.
+
+        Within each batch the docs are sorted by word-piece count and encoded in
+        sub-batches of at most `max_batch_items` padded word pieces, so that short
+        posts are not padded to the longest one in their batch. Word pieces, not spaCy
+        tokens, because that is what the encoder pads, and on social-media text the
+        two differ most: a hashtag, handle, emoji or URL is one token, many pieces.
+
+        stream (Iterable[Doc]): the docs.
+        batch_size (int): the docs buffered and sorted at a time.
+        YIELDS (Doc): each doc, with `doc._.trf_data` set.
+        """
+        install_extensions()
+        for batch in util.minibatch(stream, batch_size):
+            batch = list(batch)
+            for indices in group_by_length(self.wordpiece_counts(batch), self.cfg["max_batch_items"]):
+                sub_batch = [batch[i] for i in indices]
+                self.set_annotations(sub_batch, self.predict(sub_batch))
+            yield from batch
+
+    def wordpiece_counts(self, docs: Sequence[Doc]) -> List[int]:
+        """The encoder tokenizer's word pieces in each doc's text, special tokens
+        included: what sorting needs. A doc longer than the span getter's window runs
+        as several shorter rows, so for it the count only ranks it as long.
+
+        docs (Sequence[Doc]): the docs.
+        RETURNS (List[int]): one count per doc.
+        """
+        encoded = self.model.tokenizer(
+            [doc.text for doc in docs],
+            add_special_tokens=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
 
     def update(
         self,
@@ -357,6 +408,25 @@ class MultiTaskTransformer(Transformer):
         if "weighting" not in exclude and state.exists():
             self.weighting.from_bytes(state.read_bytes())
         return self
+
+
+def group_by_length(lengths: Sequence[int], max_items: int) -> List[List[int]]:
+    """Indices into `lengths`, shortest first, cut into groups whose padded size (the
+    group's size times its longest length) is at most `max_items`; an item longer
+    than that forms a group of its own. Equal lengths keep their order.
+
+    lengths (Sequence[int]): one length per item.
+    max_items (int): the most padded items a group may hold.
+    RETURNS (List[List[int]]): the groups, in order of length.
+    """
+    groups: List[List[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        # Sorted ascending, so the item being added is the group's longest.
+        if groups and lengths[i] * (len(groups[-1]) + 1) <= max_items:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def gradient_cosines(grads) -> numpy.ndarray:

@@ -84,3 +84,10 @@ def test_weighting_that_is_not_a_weighting(tiny_encoder):
     config = load_config("mtl.cfg", tiny_encoder, {"@misc": "spacy.LookupsDataLoader.v1", "lang": "en", "table": "x"})
     with pytest.raises(Exception, match="weighting"):
         build(config)
+
+
+def test_max_batch_items_below_one(tiny_encoder):
+    config = load_config("mtl.cfg", tiny_encoder)
+    config["components"]["transformer"]["max_batch_items"] = 0
+    with pytest.raises(ValueError, match=r"\[components.transformer\] max_batch_items = 0"):
+        build(config)

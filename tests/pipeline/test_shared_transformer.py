@@ -12,6 +12,7 @@ from helpers import (
     encoder_module,
     randomize_head,
 )
+from spacy_mtl.pipeline.shared_transformer import group_by_length
 from spacy_mtl.weighting import StaticWeighting
 
 ORDERS = [["transformer", "textcat", "ner"], ["transformer", "ner", "textcat"]]
@@ -188,6 +189,43 @@ def test_inference_runs_the_encoder_once_per_batch(make_nlp):
         handle.remove()
     assert len(calls) == 3
     assert all(set(doc.cats) == {"negative", "neutral", "positive"} for doc in docs)
+
+
+def test_group_by_length_sorts_and_caps_the_padded_size():
+    # Sorted: 5, 6, 7 (padded 3 x 7 = 21), then 38 would make 4 x 38 = 152 > 80.
+    assert group_by_length([5, 40, 7, 38, 6], 80) == [[0, 4, 2], [3, 1]]
+    # An item longer than the cap stands alone; equal lengths keep their order.
+    assert group_by_length([3, 100, 3], 10) == [[0, 2], [1]]
+    assert group_by_length([], 10) == []
+
+
+def test_pipe_encodes_sub_batches_sorted_by_word_pieces(make_nlp):
+    nlp, _ = make_nlp()
+    randomize_head(nlp, "textcat")
+    randomize_head(nlp, "ner")
+    transformer = nlp.get_pipe("transformer")
+    short = "good game"
+    # Two spaCy tokens, many word pieces: stock spacy-transformers would call it short.
+    long = "https://t.co/x9Qz7LkP2w https://t.co/Ab3dE5fG7h"
+    texts = [long, short, short, long, short, short]
+    counts = transformer.wordpiece_counts([nlp.make_doc(t) for t in texts])
+    assert len(nlp.make_doc(long)) == 2 and counts[0] > 4 * counts[1]
+    transformer.cfg["max_batch_items"] = 2 * counts[0]
+    shapes = []
+    handle = encoder_module(nlp).register_forward_hook(
+        lambda module, args, kwargs, output: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        docs = list(nlp.pipe(texts, batch_size=6))
+    finally:
+        handle.remove()
+    # The four short posts together, padded to their own length; the two long ones apart.
+    assert shapes == [(4, counts[1]), (2, counts[0])]
+    assert [doc.text for doc in docs] == texts
+    for doc, text in zip(docs, texts):
+        alone = nlp(text)
+        assert doc.cats == pytest.approx(alone.cats, abs=1e-5)
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [(e.start, e.end, e.label_) for e in alone.ents]
 
 
 def test_save_load_round_trip(make_nlp, tmp_path):
