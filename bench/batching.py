@@ -28,16 +28,12 @@ from spacy_transformers.pipeline_component import Transformer
 
 from spacy_mtl.pipeline.shared_transformer import MultiTaskTransformer, group_by_length
 
-from .common import count_words, inference_texts
+from .common import count_words, inference_texts, log
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "project"
 STOCK = "stock: spaCy tokens ≤ 4096"
 STOCK_ITEMS = 4096
-
-
-def log(message: str) -> None:
-    print(f"[bench.batching] {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
 def the_transformer(nlp: Language) -> MultiTaskTransformer:
