@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
@@ -28,12 +28,14 @@ from spacy_transformers.pipeline_component import Transformer
 
 from spacy_mtl.pipeline.shared_transformer import MultiTaskTransformer, group_by_length
 
-from .common import count_words, inference_texts, log
+from .common import Device, count_words, inference_texts, log, timed
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "project"
 STOCK = "stock: spaCy tokens ≤ 4096"
 STOCK_ITEMS = 4096
+#: The benchmark runs on the CPU, where serving happens and int8 runs.
+CPU = Device(-1)
 
 
 def the_transformer(nlp: Language) -> MultiTaskTransformer:
@@ -82,12 +84,6 @@ def dev_scores(nlp: Language, corpus: Path, batch_size: int) -> Tuple[float, flo
     return 100 * textcat["cats_macro_f"], 100 * ner["ents_f"]
 
 
-def timed(run: Callable[[], None]) -> float:
-    began = time.perf_counter()
-    run()
-    return time.perf_counter() - began
-
-
 def measure(name: str, path: Path, variants: List[Tuple[str, str, int]], texts: Sequence[str], words: int,
             settings: argparse.Namespace) -> List[List[str]]:  # fmt: skip
     log(f"{name}: loading {path}")
@@ -100,7 +96,7 @@ def measure(name: str, path: Path, variants: List[Tuple[str, str, int]], texts: 
         shift = round_ % len(variants)
         for label, rule, max_items in variants[shift:] + variants[:shift]:
             use_rule(transformer, rule, max_items)
-            seconds[label].append(timed(lambda: list(nlp.pipe(texts, batch_size=settings.batch_size))))
+            seconds[label].append(timed(lambda: list(nlp.pipe(texts, batch_size=settings.batch_size)), CPU))
             log(f"{name}, round {round_ + 1}/{settings.rounds}, {label}: {words / seconds[label][-1]:,.0f} words/s")
     rows = []
     for label, rule, max_items in variants:
