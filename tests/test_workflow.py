@@ -55,8 +55,16 @@ def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
     log = run_workflow(project, "compress", "--vars.repo_dir", str(REPO), "--vars.small_layers", "[1]",
                        "--vars.small_steps", "12", "--vars.eval_frequency", "6")  # fmt: skip
     assert log.count("Smoke test passed") == 2
-    student = DocBin().from_disk(project / "corpus" / "student" / "train.spacy")
-    assert len(student) == 96 + 96  # 80% of each capped corpus, both tasks on every doc
+    from spacy_mtl.teacher import teacher_cats, teacher_ents
+
+    vocab = spacy.blank("en").vocab
+    for task in ("textcat", "ner"):
+        gold = list(DocBin().from_disk(project / "corpus" / task / "train.spacy").get_docs(vocab))
+        taught = list(DocBin().from_disk(project / "corpus" / "taught-mtl" / f"{task}-train.spacy").get_docs(vocab))
+        assert len(taught) == len(gold) == 96  # 80% of each capped corpus
+        assert [d.cats for d in taught] == [d.cats for d in gold]  # gold kept
+        # One teacher, the full pipeline, teaches both tasks on every tweet.
+        assert all(teacher_cats(d) and teacher_ents(d) is not None for d in taught)
     for name in ("int8", "small_int8"):
         dist = project / "packages" / f"en_mtl_tweets_{name}-0.1.0" / "dist"
         assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == [f"en_mtl_tweets_{name}", "spacy_mtl"]

@@ -1,19 +1,12 @@
-"""The shallow student: its encoder keeps exactly the chosen pretrained layers; the
-teacher corpus adds the teacher's task to every doc and keeps the gold."""
-import subprocess
-import sys
-from pathlib import Path
+"""The shallow student: its encoder keeps exactly the chosen pretrained layers."""
 
 import pytest
 import spacy
 import torch
-from spacy.tokens import DocBin
 from thinc.api import fix_random_seed
 from transformers import AutoModel
 
 from helpers import encoder_module, load_config, mixed_examples
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "project" / "scripts"
 
 
 def student(tiny_encoder, layers):
@@ -61,33 +54,3 @@ def test_an_int8_student_keeps_its_layers_then_quantises(tiny_encoder):
 def test_bad_layers_are_named(tiny_encoder, layers, message):
     with pytest.raises(ValueError, match=r"spacy_mtl.TransformerModel.v1: layers.*" + message):
         student(tiny_encoder, layers)
-
-
-def test_teacher_corpus_adds_the_other_task_keeps_gold_and_is_byte_identical(tiny_pipeline, tmp_path):
-    nlp = spacy.blank("en")
-    examples = mixed_examples(spacy.load(tiny_pipeline))
-    cats_docs = [eg.reference for eg in examples if eg.reference.cats and not eg.reference.has_annotation("ENT_IOB")]
-    ner_docs = [eg.reference for eg in examples if not eg.reference.cats and eg.reference.has_annotation("ENT_IOB")]
-    assert cats_docs and ner_docs
-    DocBin(docs=cats_docs).to_disk(tmp_path / "textcat.spacy")
-    DocBin(docs=ner_docs).to_disk(tmp_path / "ner.spacy")
-    outputs = []
-    for run in ("a", "b"):
-        out = tmp_path / f"{run}.spacy"
-        done = subprocess.run([sys.executable, str(SCRIPTS / "teacher_corpus.py"), tiny_pipeline, str(out),
-                               "--textcat", str(tmp_path / "textcat.spacy"), "--ner", str(tmp_path / "ner.spacy")],
-                              capture_output=True, text=True)  # fmt: skip
-        assert done.returncode == 0, done.stderr + done.stdout
-        outputs.append(out.read_bytes())
-    assert outputs[0] == outputs[1]
-    taught = list(DocBin().from_disk(tmp_path / "a.spacy").get_docs(nlp.vocab))
-    assert len(taught) == len(cats_docs) + len(ner_docs)
-    for gold, doc in zip(cats_docs + ner_docs, taught):
-        assert [t.text for t in doc] == [t.text for t in gold]
-        assert doc.has_annotation("ENT_IOB") and all(t.ent_iob_ for t in doc)  # no token left missing
-        assert abs(sum(doc.cats.values()) - 1.0) < 1e-5
-    for gold, doc in zip(cats_docs, taught):
-        assert doc.cats == gold.cats
-    for gold, doc in zip(ner_docs, taught[len(cats_docs):]):
-        assert [(e.start, e.end, e.label_) for e in doc.ents] == [(e.start, e.end, e.label_) for e in gold.ents]
-        assert set(doc.cats) == {"negative", "neutral", "positive"} and 0 < max(doc.cats.values()) < 1
