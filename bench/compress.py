@@ -8,8 +8,9 @@ and its int8 twin, each in a fresh process (one after the other, rounds repeated
 - the wheel's size;
 - both tasks' test scores, and the share of test docs whose most probable class
   and whose entity set are those of fp32;
-- the time per stage (make_doc, then each pipe) at batch size 64, for the report to
-  say where the time goes.
+- the time per stage (make_doc, then each pipe) at batch size 64, and inside that
+  the time per kind of torch operator (torch.profiler), for the report to say where
+  the time goes.
 """
 import argparse
 import datetime
@@ -35,6 +36,16 @@ PIPELINES = {
 #: (words/s ratio to fp32 at batch 64, most points lost per task), per issue 14.
 TARGETS = {"int8": (1.7, 1.0), "small int8": (3.0, 2.0)}
 WHEEL_TARGETS_MB = {"int8": 45.0, "small int8": 30.0}
+#: Kinds of torch operator, by the profiler's operator name (first match wins); the
+#: rest of the torch time is "other torch", and the wall time outside torch (spaCy's
+#: tokenizer, the word-piece tokenizer, the NER transition system) is "not torch".
+OPERATOR_KINDS = {
+    "int8 linear": ("quantized::linear_dynamic",),
+    "fp32 linear": ("aten::addmm", "aten::mm", "aten::bmm"),
+    "attention": ("scaled_dot_product", "softmax"),
+    "GELU": ("aten::gelu",),
+    "layer norm, residual": ("aten::native_layer_norm", "aten::add"),
+}
 
 
 def log(message: str) -> None:
@@ -81,6 +92,7 @@ def worker(model: str, corpus: Path, n_texts: int, n_single: int, with_scores: b
             stages[name] += time.perf_counter() - began
     n_batches = -(-len(texts) // 64)
     result["stage_ms"] = {name: 1000 * s / n_batches for name, s in stages.items()}
+    result["operator_ms"] = {name: 1000 * s / n_batches for name, s in operator_seconds(nlp, texts).items()}
     if with_scores:
         scores, predictions = {}, []
         for task, key in (("textcat", "cats_macro_f"), ("ner", "ents_f")):
@@ -92,6 +104,24 @@ def worker(model: str, corpus: Path, n_texts: int, n_single: int, with_scores: b
         result["scores"], result["predictions"] = scores, predictions
     result["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(result))
+
+
+def operator_seconds(nlp, texts: Sequence[str]) -> Dict[str, float]:
+    """Seconds of `nlp.pipe(texts, batch_size=64)` per kind of torch operator
+    (self time: an operator's own, not that of operators it calls)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        began = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=64):
+            pass
+        wall = time.perf_counter() - began
+    seconds = {kind: 0.0 for kind in (*OPERATOR_KINDS, "other torch")}
+    for event in profiler.key_averages():
+        kind = next((k for k, names in OPERATOR_KINDS.items() if any(n in event.key for n in names)), "other torch")
+        seconds[kind] += event.self_cpu_time_total / 1e6
+    seconds["not torch"] = max(wall - sum(seconds.values()), 0.0)
+    return seconds
 
 
 def measure(name: str, model: Path, settings: argparse.Namespace, with_scores: bool) -> dict:
@@ -119,7 +149,7 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
     fp32 = runs["fp32"]
     first = {name: rounds[0] for name, rounds in runs.items()}
     reference = first["fp32"]["predictions"]
-    rows, stage_rows = [], []
+    rows, stage_rows, operator_rows = [], [], []
     for name, rounds in runs.items():
         r64 = statistics.median(r["wps_64"] / f["wps_64"] for r, f in zip(rounds, fp32))
         r1 = statistics.median(r["wps_1"] / f["wps_1"] for r, f in zip(rounds, fp32))
@@ -146,6 +176,9 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
         stages = {s: statistics.median(r["stage_ms"][s] for r in rounds) for s in rounds[0]["stage_ms"]}
         total = sum(stages.values())
         stage_rows.append([f"`{name}`", *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in stages.values()), f"{total:.1f}"])
+        operators = {k: statistics.median(r["operator_ms"][k] for r in rounds) for k in rounds[0]["operator_ms"]}
+        total = sum(operators.values())
+        operator_rows.append([f"`{name}`", *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in operators.values()), f"{total:.1f}"])
     stage_names = list(first["fp32"]["stage_ms"])
     try:
         import torch
@@ -172,6 +205,12 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
         "Where the time goes at batch size 64, ms per batch (share):",
         "",
         *table(["pipeline", *(f"`{s}`" for s in stage_names), "total"], stage_rows),
+        "",
+        "The same at batch size 64 by kind of operator, ms per batch (share), from torch.profiler (self time; "
+        "the profiler's own cost is in the totals). `not torch` is the wall time outside torch operators: "
+        "spaCy's tokenizer, the word-piece tokenizer, alignment and the NER transition system.",
+        "",
+        *table(["pipeline", *first["fp32"]["operator_ms"], "total"], operator_rows),
         "",
     ])
 
