@@ -145,6 +145,14 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> List[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(map(str, r)) + " |" for r in rows)]
 
 
+def share_row(name: str, rounds: List[dict], key: str) -> List[str]:
+    """A table row: each part's median ms per batch over rounds (`rounds[i][key]`), its
+    share of their sum, and the sum."""
+    parts = {part: statistics.median(r[key][part] for r in rounds) for part in rounds[0][key]}
+    total = sum(parts.values())
+    return [f"`{name}`", *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in parts.values()), f"{total:.1f}"]
+
+
 def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
     fp32 = runs["fp32"]
     first = {name: rounds[0] for name, rounds in runs.items()}
@@ -173,12 +181,8 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
             f"{100 * same_class:.1f}%", f"{100 * same_ents:.1f}%",
             "" if target is None else f"≥ {target[0]}x, ≤ {target[1]} pt {holds}",
         ])  # fmt: skip
-        stages = {s: statistics.median(r["stage_ms"][s] for r in rounds) for s in rounds[0]["stage_ms"]}
-        total = sum(stages.values())
-        stage_rows.append([f"`{name}`", *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in stages.values()), f"{total:.1f}"])
-        operators = {k: statistics.median(r["operator_ms"][k] for r in rounds) for k in rounds[0]["operator_ms"]}
-        total = sum(operators.values())
-        operator_rows.append([f"`{name}`", *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in operators.values()), f"{total:.1f}"])
+        stage_rows.append(share_row(name, rounds, "stage_ms"))
+        operator_rows.append(share_row(name, rounds, "operator_ms"))
     stage_names = list(first["fp32"]["stage_ms"])
     try:
         import torch
