@@ -5,7 +5,7 @@ Runs the packaged pipeline over a stream of the embedded tweets (repeated to
 - `nlp.pipe`: spacy.load, then `nlp.pipe(texts, batch_size=B)` over the stream in
   one process (torch's default threads): the 1.00 every ratio is against;
 - `annotate -n 1` and `annotate -n 2`: `python -m spacy_mtl annotate` itself;
-- `ray, 2 actors`: `spacy_mtl.ray.annotate` on a local `ray.init(num_cpus=2)`, the
+- `ray, 2 actors`: `spacy_mtl.annotate.ray.annotate` on a local `ray.init(num_cpus=2)`, the
   driver iterating the results.
 Then one of them (--long-run) runs again over a stream --long-posts long, to show
 whether memory grows with the stream. While each runs, its whole process tree is sampled (see `Sampler`): per-process
@@ -97,15 +97,15 @@ def pipe_worker(model: str, stream: Path, batch_size: int) -> None:
 
 
 def ray_worker(model: str, stream: Path, batch_size: int, concurrency: int) -> None:
-    """spacy_mtl.ray.annotate on a local Ray instance of `concurrency` CPUs; prints the
+    """spacy_mtl.annotate.ray.annotate on a local Ray instance of `concurrency` CPUs; prints the
     posts done after every block that reaches the driver."""
     import ray
 
-    from spacy_mtl.ray import annotate
+    from spacy_mtl.annotate.ray import annotate
 
     ray.init(num_cpus=concurrency, include_dashboard=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    # As `spacy mtl annotate --ray` reads (spacy_mtl.ray.read: no CPU for the read
+    # As `spacy mtl annotate --ray` reads (spacy_mtl.annotate.ray.read: no CPU for the read
     # tasks), in blocks of 8 batches. Ray's default cuts this file into blocks of
     # ~10,000 posts; an actor returns a block when it is done with all of it, so
     # the first posts would reach the driver only after thousands were annotated.

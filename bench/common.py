@@ -29,8 +29,8 @@ from transformers import AutoModel, AutoTokenizer
 import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry; factories come by entry point)
 from spacy_mtl.registry import registered_weightings
 from spacy_mtl.device import describe_device, resolve_gpu_id, use_device
-from spacy_mtl.encoder import resolve_encoder
-from spacy_mtl.teacher import teach_docs
+from spacy_mtl.models.transformer import resolve_encoder
+from spacy_mtl.distill.teach import teach_docs
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"

@@ -464,7 +464,7 @@ def teacher_report(times: Times, settings: Settings) -> List[str]:
         "",
         f"configs/mtl.cfg (static weighting), two pipelines from the same seed on the batches of section 1: "
         f"`{GOLD_ONLY}` as they are ({PER_TASK} docs per head and step), `{TAUGHT}` on copies in which every doc "
-        f"also carries textcat and NER teacher targets (`spacy_mtl.teacher.teach_docs`), so both heads learn from "
+        f"also carries textcat and NER teacher targets (`spacy_mtl.distill.teach.teach_docs`), so both heads learn from "
         f"all {2 * PER_TASK} docs. Ratio: median over {settings.pairs} interleaved pairs after {settings.warmup} "
         "warm-up steps. No target: the ratio is the price of every doc learning every task.",
         "",

@@ -9,7 +9,7 @@ It streams the posts through `spacy_mtl.annotate.annotate_file` (what `spacy mtl
 annotate` runs: bounded memory, bad lines reported in monitor/annotated.errors.jsonl,
 and a rerun after a kill resumes where the output ends) into monitor/annotated.jsonl,
 then tallies the sentiment of the posts that mention each entity with
-`spacy_mtl.report` (what `spacy mtl report` runs) into monitor/entities.{csv,md,png}.
+`spacy_mtl.annotate.report` (what `spacy mtl report` runs) into monitor/entities.{csv,md,png}.
 displaCy renders single posts: from the annotated records, or one post given outright.
 """
 import argparse
@@ -21,7 +21,7 @@ import spacy
 from spacy import displacy
 
 from spacy_mtl.annotate import annotate_file
-from spacy_mtl.report import write_report
+from spacy_mtl.annotate.report import write_report
 
 
 def render_annotated(annotated: Path, n: int, text_field: str) -> str:

@@ -22,7 +22,7 @@ from spacy.cli._util import show_validation_error
 def encoder_shim(model: Model) -> HFShim:
     """The shim that holds a spacy-transformers `TransformerModel`'s torch encoder.
 
-    The int8 encoder (spacy_mtl/quantize.py) relies on three of its internals:
+    The int8 encoder (spacy_mtl/models/int8.py) relies on three of its internals:
     `_model` is the torch module it runs, `model_cls.from_config(config)` builds the
     module a saved encoder's weights load into (`from_bytes`), and the model's
     `set_transformer` attribute (`set_pytorch_transformer`) sets a freshly loaded

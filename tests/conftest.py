@@ -6,6 +6,7 @@ import spacy
 from thinc.api import fix_random_seed
 
 from helpers import build_tiny_encoder, load_config, mixed_examples, randomize_head
+from stream_helpers import Stream, write_stream
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +42,9 @@ def tiny_pipeline(tiny_encoder, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("pipeline") / "tiny_mtl"
     nlp.to_disk(path)
     return str(path)
+
+
+@pytest.fixture
+def stream(tmp_path) -> Stream:
+    """A stream of posts with bad lines of every kind (tests/stream_helpers.py)."""
+    return write_stream(tmp_path)

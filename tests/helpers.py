@@ -15,11 +15,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import spacy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import Config
 
-from spacy_mtl.encoder import DEFAULT_ENCODER, packaged_model_dir
+from spacy_mtl.models.transformer import DEFAULT_ENCODER, packaged_model_dir
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 
@@ -150,3 +150,12 @@ def randomize_head(nlp, name: str, scale: float = 0.3, seed: int = 1) -> None:
             if node.has_param(param):
                 value = node.get_param(param)
                 node.set_param(param, (rng.standard_normal(value.shape) * scale).astype(value.dtype))
+
+
+def write_task_corpora(directory: Path) -> dict:
+    """The tiny sentiment and entity docs of tests/helpers.py, one .spacy file per task."""
+    references = [eg.reference for eg in mixed_examples(spacy.blank("en"))]
+    paths = {"textcat": directory / "textcat.spacy", "ner": directory / "ner.spacy"}
+    DocBin(docs=[d for d in references if d.cats]).to_disk(paths["textcat"])
+    DocBin(docs=[d for d in references if d.has_annotation("ENT_IOB")]).to_disk(paths["ner"])
+    return paths

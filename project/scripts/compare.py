@@ -23,7 +23,7 @@ setups are:
 
 `report` writes a Markdown table with, per setup, each task's test score (mean ± std
 over the seeds), its difference to the single-task model with a 95% paired bootstrap
-interval over the test docs (`spacy_mtl.bootstrap`: 1,000 resamples, seeds pooled),
+interval over the test docs (`spacy_mtl.evaluation.bootstrap`: 1,000 resamples, seeds pooled),
 Δm% against the single-task models on the test sets and on the dev sets (the dev
 scores of each run's best checkpoint, for choosing defaults), whether sharing pays,
 and the training time, plus PNG charts of the scores and of the weight curves.
@@ -352,7 +352,7 @@ def per_doc_records(metrics: Path, runs: List[dict]) -> Optional[List[List[dict]
 def intervals(setup: str, by_setup: Dict[str, List[dict]], metrics: Path) -> Dict[str, Any]:
     """Per task: the setup's paired bootstrap interval against the single-task model
     (seeds pooled), or nothing where a side lacks per-doc records."""
-    from spacy_mtl.bootstrap import paired_bootstrap
+    from spacy_mtl.evaluation.bootstrap import paired_bootstrap
 
     found = {}
     for task in METRICS:
@@ -404,7 +404,7 @@ def gradient_table(by_setup: Dict[str, List[dict]], training: Path) -> List[str]
     """Per shared setup, over the weight traces of all its seeds (steps pooled): the
     cosine between the two task gradients at the shared representation and each
     task's mean weight. Empty without traces."""
-    from spacy_mtl.cli.plot import read_cosines, read_trace
+    from spacy_mtl.training.plot import read_cosines, read_trace
 
     lines = []
     for setup in [s for s in all_setups() if s in by_setup and s not in BASELINES]:
@@ -514,7 +514,7 @@ def charts(by_setup: Dict[str, List[dict]], args: argparse.Namespace) -> None:
     fig.savefig(args.output.parent / "scores.png", dpi=100)
     plt.close(fig)
 
-    from spacy_mtl.cli.plot import moving_average, read_trace
+    from spacy_mtl.training.plot import moving_average, read_trace
 
     traces = sorted(args.training.glob("mtl-*-s0/weights.jsonl")) + sorted(args.training.glob(f"{DISTILL}*-s0/weights.jsonl"))
     if traces:

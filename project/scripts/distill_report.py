@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Dict, List
 
-from spacy_mtl.bootstrap import paired_bootstrap
+from spacy_mtl.evaluation.bootstrap import paired_bootstrap
 
 METRICS = {"textcat": ("sentiment macro-F1", "cats_macro_f"), "ner": ("entity F1", "ents_f")}
 RESAMPLES = 1000
@@ -62,7 +62,7 @@ def report(student: Path, teachers: Dict[str, Path], output: Path) -> str:
         f"entirely below zero): **{verdict}**.",
         "",
         f"Scores ×100 on each task's own test set. Δ: student − teacher on the same docs, with a 95% paired "
-        f"bootstrap interval ({RESAMPLES:,} resamples of the test docs, `spacy_mtl.bootstrap`). One run of each "
+        f"bootstrap interval ({RESAMPLES:,} resamples of the test docs, `spacy_mtl.evaluation.bootstrap`). One run of each "
         "model: the interval covers the test docs, not the seed; `spacy project run compare` runs seeds.",
         "",
     ])

@@ -6,7 +6,7 @@
     spacy mtl annotate en_mtl_tweets posts/ annotated.parquet --format jsonl --ray --n-process 8
 
 The reading, checking, annotating and resuming are spacy_mtl.annotate's; `--ray`
-is spacy_mtl.ray's. Messages go to stderr: stdout may be the annotated stream.
+is spacy_mtl.annotate.ray's. Messages go to stderr: stdout may be the annotated stream.
 """
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -105,7 +105,7 @@ def _annotate_with_ray(
     num_gpus: float,
 ) -> None:
     try:
-        from ..ray import annotate_files
+        from ..annotate.ray import annotate_files
 
         annotate_files(
             model, input_path, output_path, input_format=input_format, text_field=text_field, batch_size=batch_size,

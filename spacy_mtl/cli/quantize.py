@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from ..quantize import quantize_pipeline
+from ..models.int8 import quantize_pipeline
 from . import mtl_cli
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from ..report import write_report
+from ..annotate.report import write_report
 from . import mtl_cli
 
 

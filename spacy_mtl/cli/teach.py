@@ -4,7 +4,7 @@
         --teacher training/teacher-textcat/model-best --teacher training/teacher-ner/model-best
 
 Gold stays in `doc.cats` and `doc.ents`; each teacher's predictions go into
-`doc._.teacher_cats` / `doc._.teacher_ents` (see `spacy_mtl.teacher`), which the
+`doc._.teacher_cats` / `doc._.teacher_ents` (see `spacy_mtl.distill.targets`), which the
 heads learn from and `DocBin` keeps.
 """
 from pathlib import Path
@@ -16,7 +16,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from ..device import resolve_gpu_id, use_device
-from ..teacher import check_teachers, teach_docs, teacher_components
+from ..distill.teach import check_teachers, teach_docs, teacher_components
 from . import mtl_cli
 from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code
 

@@ -10,7 +10,7 @@ no transition states in stock spaCy, so they teach nothing; a batch made only of
 docs is skipped.
 
 A doc without gold entities but with a teacher's (`doc._.teacher_ents`, see
-`spacy_mtl.teacher`) learns them as if they were gold: the teacher's hard entities,
+`spacy_mtl.distill.targets`) learns them as if they were gold: the teacher's hard entities,
 every other token outside, each transition's loss weighted by `teacher_weight`. A doc
 with gold entities learns its gold only: the NER teacher was trained on those very
 docs, so on them its entities are a noisier copy of the gold.
@@ -24,7 +24,7 @@ from spacy.pipeline.ner import EntityRecognizer
 from spacy.training import Example
 from thinc.api import Config, Model
 
-from ..teacher import teacher_ents
+from ..distill.targets import teacher_ents
 from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
 
 DEFAULT_NER_MODEL = Config().from_str(

@@ -32,10 +32,11 @@ from spacy_transformers.pipeline_component import Transformer, install_extension
 from thinc.api import Config, Model, Optimizer, get_array_module, set_dropout_rate
 
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
-from ..encoder import DEFAULT_ENCODER
-from ..quantize import is_quantized
+from ..models.transformer import DEFAULT_ENCODER
+from ..types import INFERENCE_ONLY, DocTensors
 from ..weighting import TaskGradients, Weighting
-from ..weighting._math import gram
+from ..weighting.numerics import cosines
+from .batching import group_by_length
 from .task_head import TaskHead, TaskLoss
 
 DEFAULT_CONFIG = Config().from_str(
@@ -64,10 +65,6 @@ window = 128
 stride = 96
 """
 )
-
-# One gradient per transformer output array, per doc: the layout listeners send back.
-DocTensors = List[List[numpy.ndarray]]
-
 
 @dataclass
 class PendingBackward:
@@ -247,11 +244,11 @@ class MultiTaskTransformer(Transformer):
         # finished now, before its activations are replaced.
         self._run_backward()
         self.last_step = {}
-        if is_quantized(self.model):
+        inference_only = self.model.attrs.get(INFERENCE_ONLY)
+        if inference_only:
             raise ValueError(
-                f"Component '{self.name}': its encoder is int8 (quantize = \"{self.model.attrs['quantize']}\"), "
-                "which runs inference only; train the fp32 pipeline (quantize = null) and convert it "
-                "with `spacy mtl quantize`"
+                f"Component '{self.name}': its encoder is {inference_only}, which runs inference only; "
+                "train the fp32 pipeline and convert it with `spacy mtl quantize`"
             )
         if losses is None:
             losses = {}
@@ -339,13 +336,13 @@ class MultiTaskTransformer(Transformer):
             )
             combined, weights = self.weighting.combine(step)
             grad_norms = xp.sqrt((step.grads**2).sum(axis=1))
-            cosines = gradient_cosines(step.grads)
+            pair_cosines = cosines(step.grads)
             self.last_step = {
                 task: {
                     "loss": float(loss),
                     "weight": float(w),
                     "grad_norm": float(norm),
-                    "cosine": {other: float(cosines[i, j]) for j, other in enumerate(tasks) if j != i},
+                    "cosine": {other: float(pair_cosines[i, j]) for j, other in enumerate(tasks) if j != i},
                 }
                 for i, (task, loss, w, norm) in enumerate(zip(tasks, step.losses, weights, grad_norms))
             }
@@ -408,39 +405,6 @@ class MultiTaskTransformer(Transformer):
         if "weighting" not in exclude and state.exists():
             self.weighting.from_bytes(state.read_bytes())
         return self
-
-
-def group_by_length(lengths: Sequence[int], max_items: int) -> List[List[int]]:
-    """Indices into `lengths`, shortest first, cut into groups whose padded size (the
-    group's size times its longest length) is at most `max_items`; an item longer
-    than that forms a group of its own. Equal lengths keep their order.
-
-    lengths (Sequence[int]): one length per item.
-    max_items (int): the most padded items a group may hold.
-    RETURNS (List[List[int]]): the groups, in order of length.
-    """
-    groups: List[List[int]] = []
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        # Sorted ascending, so the item being added is the group's longest.
-        if groups and lengths[i] * (len(groups[-1]) + 1) <= max_items:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
-
-
-def gradient_cosines(grads) -> numpy.ndarray:
-    """The cosine between every pair of task gradients at the shared representation
-    (0 where a gradient is zero): negative where the tasks pull the representation
-    apart, exactly 0 where they touch disjoint docs.
-
-    grads (Floats2d): one flattened gradient per task.
-    RETURNS (numpy.ndarray): the (tasks, tasks) matrix, in float64 on the host.
-    """
-    products = gram(grads)
-    norms = numpy.sqrt(numpy.diag(products))
-    scale = numpy.outer(norms, norms)
-    return numpy.divide(products, scale, out=numpy.zeros_like(products), where=scale > 0)
 
 
 def _flatten(tensors: DocTensors, xp) -> numpy.ndarray:

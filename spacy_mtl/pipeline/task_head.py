@@ -88,7 +88,7 @@ class TaskHead:
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
         """Whether any non-empty example of the batch is annotated for this task, by
-        gold or by a teacher (see `spacy_mtl.teacher`) the head learns from.
+        gold or by a teacher (see `spacy_mtl.distill.targets`) the head learns from.
 
         The transformer asks before the heads update, so this must hold exactly for
         the batches on which `update_task` backpropagates.

@@ -8,7 +8,7 @@ They are spaCy's `textcat` and `textcat_multilabel` with these changes:
 - labels are this head's own: other heads' labels in `doc.cats` are ignored, and docs
   carrying several disjoint label sets need `[initialize.components.<name>] labels`;
 - scores are computed over the docs annotated for the head only;
-- they learn from teacher targets (`doc._.teacher_cats`, see `spacy_mtl.teacher`):
+- they learn from teacher targets (`doc._.teacher_cats`, see `spacy_mtl.distill.targets`):
   a doc without gold learns the teacher's distribution, its loss weighted by
   `teacher_weight`; a doc with both learns λ·gold + (1−λ)·teacher, λ from the
   `annealing` schedule (BAM!'s teacher annealing; null: λ = 1, gold only).
@@ -24,8 +24,8 @@ from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example, validate_get_examples
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
-from .. import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
-from ..teacher import teacher_cats
+from ..training import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
+from ..distill.targets import teacher_cats
 from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
 
 # The smallest probability a log is taken of, so that a confident mistake costs a

@@ -1,1 +1,1 @@
-"""Training helpers: the weight-trace logger."""
+"""Training: the weight-trace logger, its plot, and the schedules a config can name."""

@@ -20,6 +20,8 @@ in another way (projection, min-norm) overrides `combine`. State that must survi
 `self.model`, a thinc `Model` that the training optimizer updates.
 """
 from dataclasses import dataclass
+import json
+import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
@@ -27,7 +29,32 @@ import srsly
 from thinc.api import Model, Optimizer, get_array_module
 from thinc.types import Floats1d, Floats2d
 
-from ._math import check_number, new_rng, rng_state, set_rng_state
+
+
+def check_number(
+    owner: str,
+    arg: str,
+    value: Any,
+    *,
+    greater_than: Optional[float] = None,
+    at_least: Optional[float] = None,
+    integer: bool = False,
+) -> None:
+    """Raise ValueError naming `owner` and `arg` unless `value` is a finite number
+    (an int when `integer`) above the given bound."""
+    if integer:
+        ok_type = isinstance(value, int) and not isinstance(value, bool)
+        kind = "an integer"
+    else:
+        ok_type = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        kind = "a finite number"
+    if not ok_type:
+        raise ValueError(f"{owner}: {arg} must be {kind}, got {value!r}")
+    if at_least is not None and value < at_least:
+        raise ValueError(f"{owner}: {arg} must be >= {at_least}, got {value!r}")
+    if greater_than is not None and value <= greater_than:
+        raise ValueError(f"{owner}: {arg} must be > {greater_than}, got {value!r}")
+
 
 
 @dataclass
@@ -112,6 +139,20 @@ class Weighting:
         return self
 
 
+def _new_rng(seed: int) -> numpy.random.Generator:
+    return numpy.random.default_rng(seed)
+
+
+def _rng_state(rng: numpy.random.Generator) -> str:
+    """The generator's full state as JSON: PCG64 keeps 128-bit integers, which
+    msgpack cannot hold but JSON (through Python's int) can."""
+    return json.dumps(rng.bit_generator.state)
+
+
+def _set_rng_state(rng: numpy.random.Generator, state: str) -> None:
+    rng.bit_generator.state = json.loads(state)
+
+
 class SeededWeighting(Weighting):
     """A strategy that draws random numbers: its generator is seeded from the config
     and its state is saved, so that a resumed run draws what an uninterrupted one
@@ -121,14 +162,14 @@ class SeededWeighting(Weighting):
         super().__init__()
         check_number(self.name, "seed", seed, integer=True, at_least=0)
         self.seed = seed
-        self.rng = new_rng(seed)
+        self.rng = _new_rng(seed)
 
     def initialize(self, tasks: Sequence[str]) -> None:
         super().initialize(tasks)
-        self.rng = new_rng(self.seed)
+        self.rng = _new_rng(self.seed)
 
     def get_state(self) -> Dict[str, Any]:
-        return {"rng": rng_state(self.rng)}
+        return {"rng": _rng_state(self.rng)}
 
     def set_state(self, state: Dict[str, Any]) -> None:
-        set_rng_state(self.rng, state["rng"])
+        _set_rng_state(self.rng, state["rng"])

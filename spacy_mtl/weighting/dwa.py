@@ -5,8 +5,8 @@ import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from ._math import check_number, nan_vector, softmax, state_vector
-from .base import TaskGradients, Weighting
+from .numerics import nan_vector, softmax, state_vector
+from .base import TaskGradients, Weighting, check_number
 
 #: Cap on the loss ratio r_t. Any finite cap keeps the softmax finite; at 1e6 the
 #: softmax is one-hot for every temperature that makes sense for ratios near 1.

@@ -5,8 +5,8 @@ import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from ._math import check_number, nan_vector, safe_log, softmax, state_vector
-from .base import TaskGradients, Weighting
+from .numerics import nan_vector, safe_log, softmax, state_vector
+from .base import TaskGradients, Weighting, check_number
 
 # Adam's constants for the logits, as in the paper's code (torch.optim.Adam defaults).
 BETA1 = 0.9

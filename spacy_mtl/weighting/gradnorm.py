@@ -5,8 +5,8 @@ import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from ._math import check_number, nan_vector, row_norms, safe_log, softmax, state_vector
-from .base import TaskGradients, Weighting
+from .numerics import nan_vector, row_norms, safe_log, softmax, state_vector
+from .base import TaskGradients, Weighting, check_number
 
 #: The floor on every weight before the renormalisation, so no task is switched off
 #: for good (a weight of 0 would also zero its gradient norm and the update).

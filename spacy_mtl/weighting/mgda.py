@@ -3,7 +3,7 @@ import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from ._math import gram
+from .numerics import gram
 from .base import TaskGradients, Weighting
 
 NORMALIZATIONS = ("none", "l2", "loss", "loss+")

@@ -5,7 +5,7 @@ import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from ._math import gram
+from .numerics import gram
 from .base import SeededWeighting, TaskGradients
 
 

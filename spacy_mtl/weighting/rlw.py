@@ -3,7 +3,7 @@
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from ._math import softmax
+from .numerics import softmax
 from .base import SeededWeighting, TaskGradients
 
 

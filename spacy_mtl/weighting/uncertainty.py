@@ -7,8 +7,7 @@ from thinc.api import Model, Optimizer
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from ._math import check_number
-from .base import TaskGradients, Weighting
+from .base import TaskGradients, Weighting, check_number
 
 
 def _forward_log_vars(model: Model, X: None, is_train: bool):

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from spacy_mtl.report import entity_sentiment, write_report
+from spacy_mtl.annotate.report import entity_sentiment, write_report
 
 NEG = {"negative": 0.7, "neutral": 0.2, "positive": 0.1}
 POS = {"negative": 0.1, "neutral": 0.3, "positive": 0.6}

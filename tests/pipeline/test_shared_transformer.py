@@ -12,7 +12,7 @@ from helpers import (
     encoder_module,
     randomize_head,
 )
-from spacy_mtl.pipeline.shared_transformer import group_by_length
+from spacy_mtl.pipeline.batching import group_by_length
 from spacy_mtl.weighting import StaticWeighting
 
 ORDERS = [["transformer", "textcat", "ner"], ["transformer", "ner", "textcat"]]

