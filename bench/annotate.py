@@ -12,6 +12,7 @@ whether memory grows with the stream. While each runs, its whole process tree is
 peak RSS (VmHWM), the sum of PSS, and CPU time. Then `nlp.pipe`'s stages are timed
 at 1 and 2 torch threads, to show where the time goes. Method: bench/README.md.
 """
+
 import argparse
 import datetime
 import json
@@ -58,10 +59,17 @@ def tweet_texts(corpus: Optional[Path]) -> List[str]:
     with tempfile.TemporaryDirectory(prefix="bench-annotate-corpus-") as tmp:
         if corpus is None or not corpus.is_dir():
             corpus = Path(tmp)
-            subprocess.run([sys.executable, str(PREPARE), str(corpus), "--max-ner", "0", "--max-textcat", "0"],
-                           check=True, capture_output=True)  # fmt: skip
+            subprocess.run(
+                [sys.executable, str(PREPARE), str(corpus), "--max-ner", "0", "--max-textcat", "0"],
+                check=True,
+                capture_output=True,
+            )
         vocab = spacy.blank("en").vocab
-        texts = [doc.text for path in sorted(corpus.glob("*/*.spacy")) for doc in DocBin().from_disk(path).get_docs(vocab)]
+        texts = [
+            doc.text
+            for path in sorted(corpus.glob("*/*.spacy"))
+            for doc in DocBin().from_disk(path).get_docs(vocab)
+        ]
     texts = list(dict.fromkeys(text for text in texts if text.strip()))
     random.Random(0).shuffle(texts)
     return texts
@@ -76,7 +84,9 @@ def write_stream(texts: Sequence[str], n: int, path: Path) -> List[int]:
     words = [len(tokenizer(text)) for text in texts]
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
-            out.write(json.dumps({"id": i, "text": texts[i % len(texts)]}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps({"id": i, "text": texts[i % len(texts)]}, ensure_ascii=False) + "\n"
+            )
     return [words[i % len(texts)] for i in range(n)]
 
 
@@ -110,7 +120,9 @@ def ray_worker(model: str, stream: Path, batch_size: int, concurrency: int) -> N
     # ~10,000 posts; an actor returns a block when it is done with all of it, so
     # the first posts would reach the driver only after thousands were annotated.
     blocks = max(1, sum(1 for _ in stream.open("rb")) // (8 * batch_size))
-    posts = ray.data.read_json(str(stream), num_cpus=0, file_extensions=None, override_num_blocks=blocks)
+    posts = ray.data.read_json(
+        str(stream), num_cpus=0, file_extensions=None, override_num_blocks=blocks
+    )
     annotated = annotate(posts, model, batch_size=batch_size, concurrency=concurrency)
     done = 0
     for block in annotated.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -246,8 +258,13 @@ class Sampler:
         self.samples += 1
 
     def snapshot(self, seconds: float, posts: int) -> Snapshot:
-        return Snapshot(seconds, posts, sum(self.hwm_kib.values()) / 1024, self.pss_max_kib / 1024,
-                        sum(self.cpu.values()))  # fmt: skip
+        return Snapshot(
+            seconds,
+            posts,
+            sum(self.hwm_kib.values()) / 1024,
+            self.pss_max_kib / 1024,
+            sum(self.cpu.values()),
+        )
 
 
 @dataclass
@@ -268,16 +285,29 @@ class Run:
         return self.end.seconds - self.first.seconds
 
 
-def measure(name: str, processes: str, command: List[str], n: int, mark: int, timeout: float,
-            output: Optional[Path] = None) -> Run:  # fmt: skip
+def measure(
+    name: str,
+    processes: str,
+    command: List[str],
+    n: int,
+    mark: int,
+    timeout: float,
+    output: Optional[Path] = None,
+) -> Run:
     """Run `command`, sampling its tree until it exits. The posts done are the lines
     of `output`, or (None) the last count the command printed. After `timeout`
     seconds its process group is killed."""
     log(f"{name}: {' '.join(command)}")
     start = time.perf_counter()
     # A session of its own: a run that hangs is killed whole, Ray's processes included.
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL if output else subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL if output else subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     stderr: List[str] = []
     threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
     if output is None:
@@ -303,13 +333,19 @@ def measure(name: str, processes: str, command: List[str], n: int, mark: int, ti
         time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - start
     if proc.returncode != 0 or first is None or mark_snapshot is None or end is None:
-        raise RuntimeError(f"{name} failed ({proc.returncode}, {done} of {n} posts):\n{''.join(stderr)[-4000:]}")
+        raise RuntimeError(
+            f"{name} failed ({proc.returncode}, {done} of {n} posts):\n{''.join(stderr)[-4000:]}"
+        )
     if end.seconds <= first.seconds:
-        raise RuntimeError(f"{name}: every post came out at once ({n} posts): too few to time; give more --posts")
+        raise RuntimeError(
+            f"{name}: every post came out at once ({n} posts): too few to time; give more --posts"
+        )
     # The peaks reached while shutting down count as the end's too; the CPU does not.
     final = sampler.snapshot(end.seconds, end.posts)
     final.cpu_seconds = end.cpu_seconds
-    log(f"{name}: {(end.posts - first.posts) / (end.seconds - first.seconds):.1f} posts/s, wall {wall:.0f} s")
+    log(
+        f"{name}: {(end.posts - first.posts) / (end.seconds - first.seconds):.1f} posts/s, wall {wall:.0f} s"
+    )
     return Run(name, processes, wall, first, mark_snapshot, final, len(sampler.hwm_kib))
 
 
@@ -365,11 +401,18 @@ def cpu_model() -> str:
 
 
 def table(header: List[str], rows: List[List[str]]) -> List[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(r) + " |" for r in rows
+    ]
 
 
-def report(runs: List[Run], stages: Dict[int, Dict[str, float]], words: List[int], settings: argparse.Namespace,
-           header: List[str]) -> str:  # fmt: skip
+def report(
+    runs: List[Run],
+    stages: Dict[int, Dict[str, float]],
+    words: List[int],
+    settings: argparse.Namespace,
+    header: List[str],
+) -> str:
     """The Markdown report: the runs against `runs[0]` (nlp.pipe), then the stages."""
     prefix = [0, *accumulate(words)]
 
@@ -381,14 +424,25 @@ def report(runs: List[Run], stages: Dict[int, Dict[str, float]], words: List[int
     rows = []
     for run in runs[:-1] if long_run else runs:
         words_per_second = (prefix[run.end.posts] - prefix[run.first.posts]) / run.steady
-        rows.append([
-            f"`{run.name}`", run.processes, f"{posts_per_second(run):,.1f}", f"{words_per_second:,.0f}",
-            f"**{posts_per_second(run) / posts_per_second(base):.2f}x**", f"{run.wall:,.0f}",
-            f"{(run.end.cpu_seconds - run.first.cpu_seconds) / run.steady:.2f}",
-            *([f"{run.mark.hwm_mib:,.0f} ({run.mark.hwm_mib / base.mark.hwm_mib:.2f}x)"] if two_marks else []),
-            f"{run.end.hwm_mib:,.0f} ({run.end.hwm_mib / base.end.hwm_mib:.2f}x)",
-            f"{run.end.pss_mib:,.0f} ({run.end.pss_mib / base.end.pss_mib:.2f}x)", str(run.n_processes),
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"`{run.name}`",
+                run.processes,
+                f"{posts_per_second(run):,.1f}",
+                f"{words_per_second:,.0f}",
+                f"**{posts_per_second(run) / posts_per_second(base):.2f}x**",
+                f"{run.wall:,.0f}",
+                f"{(run.end.cpu_seconds - run.first.cpu_seconds) / run.steady:.2f}",
+                *(
+                    [f"{run.mark.hwm_mib:,.0f} ({run.mark.hwm_mib / base.mark.hwm_mib:.2f}x)"]
+                    if two_marks
+                    else []
+                ),
+                f"{run.end.hwm_mib:,.0f} ({run.end.hwm_mib / base.end.hwm_mib:.2f}x)",
+                f"{run.end.pss_mib:,.0f} ({run.end.pss_mib / base.end.pss_mib:.2f}x)",
+                str(run.n_processes),
+            ]
+        )
     lines = [
         *header,
         "",
@@ -397,16 +451,36 @@ def report(runs: List[Run], stages: Dict[int, Dict[str, float]], words: List[int
         "posts/s and words/s: from the first posts out to the last, so start-up (imports, loading the pipeline, "
         "starting workers or Ray) is left out; it is in the wall time. Cores busy: the tree's CPU seconds over that "
         "time. Peak RSS: Σ of each process's VmHWM (its own peak), "
-        + (f"at {settings.mark:,} posts and at the end ({settings.posts:,}); " if two_marks else "at the end; ")
+        + (
+            f"at {settings.mark:,} posts and at the end ({settings.posts:,}); "
+            if two_marks
+            else "at the end; "
+        )
         + "peak PSS: the highest Σ PSS sampled (shared pages split between their processes). "
         "Ratios against `nlp.pipe`.",
         "",
-        *table(["run", "processes", "posts/s", "words/s", "× nlp.pipe", "wall s", "cores busy",
-                *([f"peak RSS MiB at {_k(settings.mark)}"] if two_marks else []), f"peak RSS MiB at {_k(settings.posts)}",
-                f"peak PSS MiB at {_k(settings.posts)}", "processes seen"], rows),  # fmt: skip
+        *table(
+            [
+                "run",
+                "processes",
+                "posts/s",
+                "words/s",
+                "× nlp.pipe",
+                "wall s",
+                "cores busy",
+                *([f"peak RSS MiB at {_k(settings.mark)}"] if two_marks else []),
+                f"peak RSS MiB at {_k(settings.posts)}",
+                f"peak PSS MiB at {_k(settings.posts)}",
+                "processes seen",
+            ],
+            rows,
+        ),
     ]
     if long_run:
-        lines += ["", *long_report(long_run, settings, posts_per_second(long_run) / posts_per_second(base))]
+        lines += [
+            "",
+            *long_report(long_run, settings, posts_per_second(long_run) / posts_per_second(base)),
+        ]
     if stages:
         speeds = {run.name: posts_per_second(run) for run in (runs[:-1] if long_run else runs)}
         lines += ["", *stages_report(stages, settings, speeds)]
@@ -423,9 +497,12 @@ def long_report(run: Run, settings: argparse.Namespace, speed_ratio: float) -> L
     rows = [
         [f"{_k(settings.mark)} posts", f"{mark.hwm_mib:,.0f}", f"{mark.pss_mib:,.0f}"],
         [f"{_k(settings.long_posts)} posts", f"{end.hwm_mib:,.0f}", f"{end.pss_mib:,.0f}"],
-        ["growth", f"{end.hwm_mib - mark.hwm_mib:+,.0f} ({100 * (end.hwm_mib / mark.hwm_mib - 1):+.1f}%)",
-         f"{end.pss_mib - mark.pss_mib:+,.0f} ({100 * (end.pss_mib / mark.pss_mib - 1):+.1f}%)"],
-    ]  # fmt: skip
+        [
+            "growth",
+            f"{end.hwm_mib - mark.hwm_mib:+,.0f} ({100 * (end.hwm_mib / mark.hwm_mib - 1):+.1f}%)",
+            f"{end.pss_mib - mark.pss_mib:+,.0f} ({100 * (end.pss_mib / mark.pss_mib - 1):+.1f}%)",
+        ],
+    ]
     return [
         "## Memory along a long stream",
         "",
@@ -438,18 +515,34 @@ def long_report(run: Run, settings: argparse.Namespace, speed_ratio: float) -> L
     ]
 
 
-def stages_report(stages: Dict[int, Dict[str, float]], settings: argparse.Namespace,
-                  speeds: Dict[str, float]) -> List[str]:  # fmt: skip
+def stages_report(
+    stages: Dict[int, Dict[str, float]], settings: argparse.Namespace, speeds: Dict[str, float]
+) -> List[str]:
     """nlp.pipe's stages at 1 and 2 torch threads, and what they imply for 2 processes."""
     n_batches = settings.stage_batches
     total = {threads: sum(seconds.values()) for threads, seconds in stages.items()}
     rows = [
-        [f"`{name}`", f"{1000 * stages[1][name] / n_batches:.0f}", f"{100 * stages[1][name] / total[1]:.0f}%",
-         f"{1000 * stages[2][name] / n_batches:.0f}", f"{stages[1][name] / stages[2][name]:.2f}x"]
+        [
+            f"`{name}`",
+            f"{1000 * stages[1][name] / n_batches:.0f}",
+            f"{100 * stages[1][name] / total[1]:.0f}%",
+            f"{1000 * stages[2][name] / n_batches:.0f}",
+            f"{stages[1][name] / stages[2][name]:.2f}x",
+        ]
         for name in stages[1]
-    ] + [["total", f"{1000 * total[1] / n_batches:.0f}", "100%", f"{1000 * total[2] / n_batches:.0f}",
-          f"{total[1] / total[2]:.2f}x"]]  # fmt: skip
-    serial = sum(seconds for name, seconds in stages[1].items() if seconds / stages[2][name] < 1.2) / total[1]
+    ] + [
+        [
+            "total",
+            f"{1000 * total[1] / n_batches:.0f}",
+            "100%",
+            f"{1000 * total[2] / n_batches:.0f}",
+            f"{total[1] / total[2]:.2f}x",
+        ]
+    ]
+    serial = (
+        sum(seconds for name, seconds in stages[1].items() if seconds / stages[2][name] < 1.2)
+        / total[1]
+    )
     lines = [
         "## Where the time goes",
         "",
@@ -466,17 +559,36 @@ def stages_report(stages: Dict[int, Dict[str, float]], settings: argparse.Namesp
     if "annotate -n 1" in speeds and "annotate -n 2" in speeds:
         ratio = speeds["annotate -n 2"] / speeds["annotate -n 1"]
         verdict = "below" if ratio < SCALING_BAR else "at or above"
-        lines += ["", f"Measured: `annotate -n 2` runs {ratio:.2f}x as fast as `annotate -n 1`, {verdict} {SCALING_BAR}x."]
+        lines += [
+            "",
+            f"Measured: `annotate -n 2` runs {ratio:.2f}x as fast as `annotate -n 1`, {verdict} {SCALING_BAR}x.",
+        ]
     return lines
 
 
-def header_lines(settings: argparse.Namespace, command: str, wall: float, loads: Sequence[float], unique: int,
-                 n_words: int) -> List[str]:  # fmt: skip
+def header_lines(
+    settings: argparse.Namespace,
+    command: str,
+    wall: float,
+    loads: Sequence[float],
+    unique: int,
+    n_words: int,
+) -> List[str]:
     import torch
 
     meta = json.loads((settings.model / "meta.json").read_text(encoding="utf-8"))
-    versions = ", ".join(f"{name} {package_version(name)}" for name in
-                         ("spacy-mtl", "spacy", "spacy-transformers", "thinc", "torch", "transformers", "ray"))  # fmt: skip
+    versions = ", ".join(
+        f"{name} {package_version(name)}"
+        for name in (
+            "spacy-mtl",
+            "spacy",
+            "spacy-transformers",
+            "thinc",
+            "torch",
+            "transformers",
+            "ray",
+        )
+    )
     return [
         "# spacy mtl annotate: throughput and memory",
         "",
@@ -488,7 +600,7 @@ def header_lines(settings: argparse.Namespace, command: str, wall: float, loads:
         f"- Pipeline: `{settings.model}` ({meta.get('lang')}_{meta.get('name')} {meta.get('version')}: "
         f"{', '.join(meta.get('pipeline', []))})",
         f"- Stream: {settings.posts:,} posts, {n_words:,} words ({n_words / settings.posts:.1f} a post): the "
-        f"{unique:,} distinct embedded tweets shuffled (seed 0) and repeated, as JSONL {{\"id\", \"text\"}}; "
+        f'{unique:,} distinct embedded tweets shuffled (seed 0) and repeated, as JSONL {{"id", "text"}}; '
         f"batch size {settings.batch_size} everywhere",
         f"- Load average (1 min): {loads[0]:.2f} before the run, {loads[1]:.2f} at its end (its own processes "
         "included)",
@@ -506,22 +618,56 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("pipe-worker", "ray-worker", "stages-worker"):
         kind, model, stream, *numbers = argv
-        {"pipe-worker": pipe_worker, "ray-worker": ray_worker, "stages-worker": stages_worker}[kind](
-            model, Path(stream), *map(int, numbers)
-        )
+        {"pipe-worker": pipe_worker, "ray-worker": ray_worker, "stages-worker": stages_worker}[
+            kind
+        ](model, Path(stream), *map(int, numbers))
         return 0
-    parser = argparse.ArgumentParser(prog="python -m bench.annotate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help=f"pipeline directory ({DEFAULT_MODEL.relative_to(REPO)}, from make demo)")
-    parser.add_argument("--posts", type=int, default=20_000, help="posts in the stream of every run (20,000)")
-    parser.add_argument("--mark", type=int, default=20_000, help="posts at which peak memory is read too (20,000)")
-    parser.add_argument("--long-posts", type=int, default=100_000, help="posts of the long run's stream (100,000; 0: no long run)")
-    parser.add_argument("--long-run", choices=RUNS, default="annotate-2", help="the run repeated over --long-posts (annotate-2)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.annotate", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL,
+        help=f"pipeline directory ({DEFAULT_MODEL.relative_to(REPO)}, from make demo)",
+    )
+    parser.add_argument(
+        "--posts", type=int, default=20_000, help="posts in the stream of every run (20,000)"
+    )
+    parser.add_argument(
+        "--mark", type=int, default=20_000, help="posts at which peak memory is read too (20,000)"
+    )
+    parser.add_argument(
+        "--long-posts",
+        type=int,
+        default=100_000,
+        help="posts of the long run's stream (100,000; 0: no long run)",
+    )
+    parser.add_argument(
+        "--long-run",
+        choices=RUNS,
+        default="annotate-2",
+        help="the run repeated over --long-posts (annotate-2)",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="batch size of every run (64)")
-    parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="what to run (all; pipe always)")
-    parser.add_argument("--stage-batches", type=int, default=32, help="batches timed stage by stage (32; 0: none)")
-    parser.add_argument("--corpus", type=Path, default=REPO / "project" / "corpus", help="corpus dir (project/corpus; made afresh if absent)")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds after which a run is killed (3600)")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / "ANNOTATE.md", help="report to write")
+    parser.add_argument(
+        "--runs", nargs="+", choices=RUNS, default=list(RUNS), help="what to run (all; pipe always)"
+    )
+    parser.add_argument(
+        "--stage-batches", type=int, default=32, help="batches timed stage by stage (32; 0: none)"
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=REPO / "project" / "corpus",
+        help="corpus dir (project/corpus; made afresh if absent)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=3600, help="seconds after which a run is killed (3600)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "bench" / "ANNOTATE.md", help="report to write"
+    )
     settings = parser.parse_args(argv)
     if not (settings.model / "config.cfg").exists():
         parser.error(f"no pipeline at {settings.model}: run `make demo` first, or give --model")
@@ -538,22 +684,44 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         texts = tweet_texts(settings.corpus)
         stream, long_stream = Path(tmp) / "posts.jsonl", Path(tmp) / "long.jsonl"
         words = write_stream(texts, settings.posts, stream)
-        model, n, mark, b = str(settings.model), settings.posts, settings.mark, str(settings.batch_size)
+        model, n, mark, b = (
+            str(settings.model),
+            settings.posts,
+            settings.mark,
+            str(settings.batch_size),
+        )
         me = [sys.executable, "-m", "bench.annotate"]
         timeout = settings.timeout
 
         def run(name: str, posts: Path, n: int) -> Run:
             if name == "pipe":
-                return measure("nlp.pipe", "1", [*me, "pipe-worker", model, str(posts), b], n, mark, timeout)
+                return measure(
+                    "nlp.pipe", "1", [*me, "pipe-worker", model, str(posts), b], n, mark, timeout
+                )
             if name == "ray-2":
                 ray = [*me, "ray-worker", model, str(posts), b, "2"]
                 return measure("ray, 2 actors", "2 actors", ray, n, mark, timeout)
             processes = name.split("-")[1]
             out = Path(tmp) / f"annotated-{processes}.jsonl"
-            cli = [sys.executable, "-m", "spacy_mtl", "annotate", model, str(posts), str(out), "-b", b,
-                   "-n", processes, "--gpu-id", "-1"]  # fmt: skip
+            cli = [
+                sys.executable,
+                "-m",
+                "spacy_mtl",
+                "annotate",
+                model,
+                str(posts),
+                str(out),
+                "-b",
+                b,
+                "-n",
+                processes,
+                "--gpu-id",
+                "-1",
+            ]
             try:
-                return measure(f"annotate -n {processes}", processes, cli, n, mark, timeout, output=out)
+                return measure(
+                    f"annotate -n {processes}", processes, cli, n, mark, timeout, output=out
+                )
             finally:
                 out.unlink(missing_ok=True)
 
@@ -566,11 +734,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for threads in (1, 2) if settings.stage_batches else ():
             log(f"stages at {threads} torch thread(s)")
             posts = str(settings.stage_batches * settings.batch_size)
-            result = subprocess.run([*me, "stages-worker", model, str(stream), b, str(threads), posts],
-                                    cwd=REPO, capture_output=True, text=True, check=True)  # fmt: skip
+            result = subprocess.run(
+                [*me, "stages-worker", model, str(stream), b, str(threads), posts],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             stages[threads] = json.loads(result.stdout.strip().splitlines()[-1])
-    header = header_lines(settings, command, time.perf_counter() - start, (load_start, os.getloadavg()[0]),
-                          len(texts), sum(words))  # fmt: skip
+    header = header_lines(
+        settings,
+        command,
+        time.perf_counter() - start,
+        (load_start, os.getloadavg()[0]),
+        len(texts),
+        sum(words),
+    )
     text = report(runs, stages, words, settings, header)
     settings.output.write_text(text, encoding="utf-8")
     print(text)

@@ -9,6 +9,7 @@ line, in input order, no id twice or missing; that the side file names every bad
 line by number; and that every output line parses. Prints a one-line verdict and
 exits 1 on any failure.
 """
+
 import argparse
 import json
 import os
@@ -36,7 +37,9 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--bad-share", type=float, default=0.01)
-    parser.add_argument("--kill-after", type=float, default=60.0, help="seconds before the SIGKILL (60)")
+    parser.add_argument(
+        "--kill-after", type=float, default=60.0, help="seconds before the SIGKILL (60)"
+    )
     parser.add_argument("--n-process", type=int, default=2)
     args = parser.parse_args()
     texts = tweet_texts(REPO / "project" / "corpus")
@@ -50,11 +53,31 @@ def main() -> int:
                     lines.write(BAD_LINES[(number // every) % len(BAD_LINES)] + b"\n")
                     bad.append(number)
                 else:
-                    lines.write(json.dumps({"id": number, "text": texts[number % len(texts)]}).encode() + b"\n")
+                    lines.write(
+                        json.dumps({"id": number, "text": texts[number % len(texts)]}).encode()
+                        + b"\n"
+                    )
                     valid.append(number)
-        command = [sys.executable, "-m", "spacy_mtl", "annotate", str(args.model), str(stream), str(out),
-                   "-n", str(args.n_process), "--gpu-id", "-1"]  # fmt: skip
-        first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        command = [
+            sys.executable,
+            "-m",
+            "spacy_mtl",
+            "annotate",
+            str(args.model),
+            str(stream),
+            str(out),
+            "-n",
+            str(args.n_process),
+            "--gpu-id",
+            "-1",
+        ]
+        first = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(args.kill_after)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -67,7 +90,9 @@ def main() -> int:
         rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
         ids = [row["id"] for row in rows]
         errors_file = out.with_name("annotated.errors.jsonl")
-        reported = sorted(p["line"] for p in map(json.loads, errors_file.read_text().splitlines()) if p["skipped"])
+        reported = sorted(
+            p["line"] for p in map(json.loads, errors_file.read_text().splitlines()) if p["skipped"]
+        )
         checks = {
             "resumed exit code 0": second.returncode == 0,
             "one output line per valid input line, in order": ids == valid,
@@ -76,9 +101,11 @@ def main() -> int:
             "every row has cats and ents": all(row["cats"] and "ents" in row for row in rows),
         }
         summary = " ".join(second.stderr.split())[-400:]
-        print(f"{args.posts:,} lines, {len(bad):,} malformed; killed after {args.kill_after:.0f} s with "
-              f"{whole:,} whole lines written{' and a torn last line' if torn else ''}; "
-              f"resumed in {seconds:.0f} s to {len(rows):,} lines. {summary}")
+        print(
+            f"{args.posts:,} lines, {len(bad):,} malformed; killed after {args.kill_after:.0f} s with "
+            f"{whole:,} whole lines written{' and a torn last line' if torn else ''}; "
+            f"resumed in {seconds:.0f} s to {len(rows):,} lines. {summary}"
+        )
         for name, ok in checks.items():
             print(f"{'✓' if ok else '✗'} {name}")
         return 0 if all(checks.values()) else 1

@@ -11,6 +11,7 @@ reports the padded word pieces each rule runs per real one, the share of docs
 whose most probable class and entity set equal the stock rule's, and both tasks'
 dev scores under each rule (what a choice of `max_batch_items` is made on).
 """
+
 import argparse
 import datetime
 import functools
@@ -55,8 +56,14 @@ def use_rule(transformer: MultiTaskTransformer, rule: str, max_items: int) -> No
         transformer.__dict__.pop("pipe", None)
 
 
-def padding(transformer: MultiTaskTransformer, nlp: Language, texts: Sequence[str], batch_size: int,
-            rule: str, max_items: int) -> float:  # fmt: skip
+def padding(
+    transformer: MultiTaskTransformer,
+    nlp: Language,
+    texts: Sequence[str],
+    batch_size: int,
+    rule: str,
+    max_items: int,
+) -> float:
     """Padded word pieces the encoder runs per real one, under `rule`."""
     real = padded = 0
     for start in range(0, len(texts), batch_size):
@@ -69,7 +76,9 @@ def padding(transformer: MultiTaskTransformer, nlp: Language, texts: Sequence[st
     return padded / real
 
 
-def outputs(nlp: Language, texts: Sequence[str], batch_size: int) -> List[Tuple[Optional[str], list]]:
+def outputs(
+    nlp: Language, texts: Sequence[str], batch_size: int
+) -> List[Tuple[Optional[str], list]]:
     """Each doc's most probable class and its entity set."""
     found = []
     for doc in nlp.pipe(texts, batch_size=batch_size):
@@ -80,13 +89,21 @@ def outputs(nlp: Language, texts: Sequence[str], batch_size: int) -> List[Tuple[
 
 def dev_scores(nlp: Language, corpus: Path, batch_size: int) -> Tuple[float, float]:
     """Sentiment macro-F1 and entity F1 (×100) on the dev sets."""
-    textcat = nlp.evaluate(list(Corpus(corpus / "textcat" / "dev.spacy")(nlp)), batch_size=batch_size)
+    textcat = nlp.evaluate(
+        list(Corpus(corpus / "textcat" / "dev.spacy")(nlp)), batch_size=batch_size
+    )
     ner = nlp.evaluate(list(Corpus(corpus / "ner" / "dev.spacy")(nlp)), batch_size=batch_size)
     return 100 * textcat["cats_macro_f"], 100 * ner["ents_f"]
 
 
-def measure(name: str, path: Path, variants: List[Tuple[str, str, int]], texts: Sequence[str], words: int,
-            settings: argparse.Namespace) -> List[List[str]]:  # fmt: skip
+def measure(
+    name: str,
+    path: Path,
+    variants: List[Tuple[str, str, int]],
+    texts: Sequence[str],
+    words: int,
+    settings: argparse.Namespace,
+) -> List[List[str]]:
     log(f"{name}: loading {path}")
     nlp = spacy.load(path)
     transformer = the_transformer(nlp)
@@ -97,8 +114,12 @@ def measure(name: str, path: Path, variants: List[Tuple[str, str, int]], texts: 
         shift = round_ % len(variants)
         for label, rule, max_items in variants[shift:] + variants[:shift]:
             use_rule(transformer, rule, max_items)
-            seconds[label].append(timed(lambda: list(nlp.pipe(texts, batch_size=settings.batch_size)), CPU))
-            log(f"{name}, round {round_ + 1}/{settings.rounds}, {label}: {words / seconds[label][-1]:,.0f} words/s")
+            seconds[label].append(
+                timed(lambda: list(nlp.pipe(texts, batch_size=settings.batch_size)), CPU)
+            )
+            log(
+                f"{name}, round {round_ + 1}/{settings.rounds}, {label}: {words / seconds[label][-1]:,.0f} words/s"
+            )
     rows = []
     for label, rule, max_items in variants:
         use_rule(transformer, rule, max_items)
@@ -106,34 +127,67 @@ def measure(name: str, path: Path, variants: List[Tuple[str, str, int]], texts: 
         ratio = statistics.median(s / t for s, t in zip(seconds[STOCK], seconds[label]))
         log(f"{name}, {label}: dev scores")
         sentiment, entities = dev_scores(nlp, settings.corpus, settings.batch_size)
-        rows.append([
-            f"`{name}`", label, f"{padding(transformer, nlp, texts, settings.batch_size, rule, max_items):.2f}",
-            f"{words / statistics.median(seconds[label]):,.0f}", f"**{ratio:.2f}x**",
-            f"{100 * sum(a[0] == b[0] for a, b in same) / len(same):.1f}%",
-            f"{100 * sum(a[1] == b[1] for a, b in same) / len(same):.1f}%",
-            f"{sentiment:.2f}", f"{entities:.2f}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"`{name}`",
+                label,
+                f"{padding(transformer, nlp, texts, settings.batch_size, rule, max_items):.2f}",
+                f"{words / statistics.median(seconds[label]):,.0f}",
+                f"**{ratio:.2f}x**",
+                f"{100 * sum(a[0] == b[0] for a, b in same) / len(same):.1f}%",
+                f"{100 * sum(a[1] == b[1] for a, b in same) / len(same):.1f}%",
+                f"{sentiment:.2f}",
+                f"{entities:.2f}",
+            ]
+        )
     return rows
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.batching", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=PROJECT / "training" / "mtl" / "model-best",
-                        help="trained pipeline (project/training/mtl/model-best, from `make demo`)")  # fmt: skip
-    parser.add_argument("--int8", type=Path, default=PROJECT / "training" / "mtl-int8",
-                        help="its int8 twin, timed too if it exists (project/training/mtl-int8)")  # fmt: skip
-    parser.add_argument("--max-items", type=int, nargs="+", default=[4096, 2048, 1024, 512, 256],
-                        help="max_batch_items of the word-piece rule to time (4096 2048 1024 512 256)")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.batching", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=PROJECT / "training" / "mtl" / "model-best",
+        help="trained pipeline (project/training/mtl/model-best, from `make demo`)",
+    )
+    parser.add_argument(
+        "--int8",
+        type=Path,
+        default=PROJECT / "training" / "mtl-int8",
+        help="its int8 twin, timed too if it exists (project/training/mtl-int8)",
+    )
+    parser.add_argument(
+        "--max-items",
+        type=int,
+        nargs="+",
+        default=[4096, 2048, 1024, 512, 256],
+        help="max_batch_items of the word-piece rule to time (4096 2048 1024 512 256)",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="nlp.pipe batch size (64)")
-    parser.add_argument("--texts", type=int, default=768, help="unseen tweets, an even number (768)")
+    parser.add_argument(
+        "--texts", type=int, default=768, help="unseen tweets, an even number (768)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (3)")
-    parser.add_argument("--corpus", type=Path, default=PROJECT / "corpus", help="corpus dir (project/corpus)")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / "BATCHING.md", help="report to write")
+    parser.add_argument(
+        "--corpus", type=Path, default=PROJECT / "corpus", help="corpus dir (project/corpus)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "bench" / "BATCHING.md", help="report to write"
+    )
     settings = parser.parse_args(argv)
     if not (settings.model / "config.cfg").is_file():
-        parser.error(f"{settings.model}: no trained pipeline there; run `make demo` first or pass --model")
-    pipelines = [("fp32", settings.model)] + ([("int8", settings.int8)] if (settings.int8 / "config.cfg").is_file() else [])
-    variants = [(STOCK, "stock", STOCK_ITEMS)] + [(f"word pieces ≤ {n}", "word pieces", n) for n in settings.max_items]
+        parser.error(
+            f"{settings.model}: no trained pipeline there; run `make demo` first or pass --model"
+        )
+    pipelines = [("fp32", settings.model)] + (
+        [("int8", settings.int8)] if (settings.int8 / "config.cfg").is_file() else []
+    )
+    variants = [(STOCK, "stock", STOCK_ITEMS)] + [
+        (f"word pieces ≤ {n}", "word pieces", n) for n in settings.max_items
+    ]
     texts = inference_texts(settings.corpus, settings.texts)
     words = count_words(texts)
     started = time.perf_counter()

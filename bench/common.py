@@ -8,6 +8,7 @@ textcat.cfg, ner.cfg), "mtl" (configs/mtl.cfg as shipped: static weighting) or
 "mtl:STRATEGY" (configs/mtl.cfg with `spacy_mtl.STRATEGY.v1` as its weighting; the
 strategies are those registered under spacy_mtl.*, see `registered_strategies`).
 """
+
 import functools
 import statistics
 import subprocess
@@ -27,10 +28,10 @@ from thinc.api import Config, Optimizer, set_gpu_allocator
 from transformers import AutoModel, AutoTokenizer
 
 import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry; factories come by entry point)
-from spacy_mtl.registry import registered_weightings
 from spacy_mtl.device import describe_device, resolve_gpu_id, use_device
-from spacy_mtl.models.transformer import resolve_encoder
 from spacy_mtl.distill.teach import teach_docs
+from spacy_mtl.models.transformer import resolve_encoder
+from spacy_mtl.registry import registered_weightings
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
@@ -54,6 +55,7 @@ def family(strategy: str) -> str:
     if strategy == "static":
         return "static"
     return "gradient-based" if strategy in GRADIENT_BASED else "loss-based"
+
 
 #: One timed thing: its name and a callable taking the step index (see `interleave`).
 Contestant = Tuple[str, Callable[[int], Any]]
@@ -166,7 +168,9 @@ def interleave(
                 for index in range(warmup):
                     act(index)
                 warmed.add(name)
-    times: Times = {group: {name: [] for name, _ in contestants} for group, contestants in groups.items()}
+    times: Times = {
+        group: {name: [] for name, _ in contestants} for group, contestants in groups.items()
+    }
     for r in range(rounds):
         for group, contestants in groups.items():
             log(f"[{section}] {group}: {unit} {r + 1}/{rounds}")
@@ -184,8 +188,17 @@ def make_corpus(out_dir: Path) -> Path:
     with the project's own preparation script."""
     script = Path(__file__).parent.parent / "project" / "scripts" / "prepare_tweets.py"
     subprocess.run(
-        [sys.executable, str(script), str(out_dir), "--max-ner", str(CORPUS_CAP), "--max-textcat", str(CORPUS_CAP)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            str(script),
+            str(out_dir),
+            "--max-ner",
+            str(CORPUS_CAP),
+            "--max-textcat",
+            str(CORPUS_CAP),
+        ],
+        check=True,
+        capture_output=True,
     )
     return out_dir
 
@@ -206,7 +219,9 @@ def mixed_batches(nlp: Language, corpus_dir: Path) -> List[List[Example]]:
     ]
 
 
-def taught_batches(batches: Sequence[Sequence[Example]], teachers: Sequence[Language]) -> List[List[Example]]:
+def taught_batches(
+    batches: Sequence[Sequence[Example]], teachers: Sequence[Language]
+) -> List[List[Example]]:
     """Copies of `batches` in which every doc also carries every teacher's targets, as
     `spacy mtl teach` writes them (on each task's gold docs too, for annealing); the
     gold is left as it is and `batches` are not touched."""
@@ -221,7 +236,10 @@ def taught_batches(batches: Sequence[Sequence[Example]], teachers: Sequence[Lang
 
 def batch_texts(corpus_dir: Path) -> List[List[str]]:
     """The texts of `mixed_batches`, for the bare encoder."""
-    return [[eg.reference.text for eg in batch] for batch in mixed_batches(spacy.blank("en"), corpus_dir)]
+    return [
+        [eg.reference.text for eg in batch]
+        for batch in mixed_batches(spacy.blank("en"), corpus_dir)
+    ]
 
 
 def inference_texts(corpus_dir: Path, n: int) -> List[str]:
@@ -229,7 +247,8 @@ def inference_texts(corpus_dir: Path, n: int) -> List[str]:
     so that every batch of an even size is half of each."""
     nlp = spacy.blank("en")
     textcat, ner = (
-        [eg.reference.text for eg in _read(nlp, corpus_dir, task, ["dev", "test"])] for task in ("textcat", "ner")
+        [eg.reference.text for eg in _read(nlp, corpus_dir, task, ["dev", "test"])]
+        for task in ("textcat", "ner")
     )
     half = n // 2
     if half > min(len(textcat), len(ner)):
@@ -275,17 +294,27 @@ class Pipeline:
         for _ in self.nlp.pipe(texts, batch_size=batch_size):
             pass
 
-    def infer_by_stage(self, texts: Sequence[str], batch_size: int, device: Device) -> Dict[str, float]:
+    def infer_by_stage(
+        self, texts: Sequence[str], batch_size: int, device: Device
+    ) -> Dict[str, float]:
         """Annotate `texts` as nlp.pipe does, one batch at a time, and return the
         seconds spent in each stage: "tokenizer", then every pipe by name."""
         seconds = {"tokenizer": 0.0, **{name: 0.0 for name in self.nlp.pipe_names}}
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]
             docs: List[Doc] = []
-            seconds["tokenizer"] += timed(lambda: docs.extend(self.nlp.make_doc(text) for text in batch), device)
+            seconds["tokenizer"] += timed(
+                lambda docs=docs, batch=batch: docs.extend(self.nlp.make_doc(t) for t in batch),
+                device,
+            )
             for name, proc in self.nlp.pipeline:
                 annotated: List[Doc] = []
-                seconds[name] += timed(lambda: annotated.extend(proc.pipe(docs, batch_size=batch_size)), device)
+                seconds[name] += timed(
+                    lambda out=annotated, proc=proc, docs=docs: out.extend(
+                        proc.pipe(docs, batch_size=batch_size)
+                    ),
+                    device,
+                )
                 docs = annotated
         return seconds
 
@@ -341,7 +370,9 @@ class BareEncoder:
         )
 
     def _encode(self, texts: Sequence[str]) -> torch.Tensor:
-        batch = self.tokenizer(list(texts), padding="longest", return_tensors="pt").to(self.device.torch_device)
+        batch = self.tokenizer(list(texts), padding="longest", return_tensors="pt").to(
+            self.device.torch_device
+        )
         return self.model(**batch).last_hidden_state
 
     def train_step(self, index: int) -> None:

@@ -12,6 +12,7 @@ and its int8 twin, each in a fresh process (one after the other, rounds repeated
   the time per kind of torch operator (torch.profiler), for the report to say where
   the time goes.
 """
+
 import argparse
 import datetime
 import json
@@ -92,7 +93,9 @@ def worker(model: str, corpus: Path, n_texts: int, n_single: int, with_scores: b
             stages[name] += time.perf_counter() - began
     n_batches = -(-len(texts) // 64)
     result["stage_ms"] = {name: 1000 * s / n_batches for name, s in stages.items()}
-    result["operator_ms"] = {name: 1000 * s / n_batches for name, s in operator_seconds(nlp, texts).items()}
+    result["operator_ms"] = {
+        name: 1000 * s / n_batches for name, s in operator_seconds(nlp, texts).items()
+    }
     if with_scores:
         scores, predictions = {}, []
         for task, key in (("textcat", "cats_macro_f"), ("ner", "ents_f")):
@@ -100,7 +103,9 @@ def worker(model: str, corpus: Path, n_texts: int, n_single: int, with_scores: b
             scores[task] = 100 * nlp.evaluate(examples)[key]
             for doc in nlp.pipe(eg.predicted.text for eg in examples):
                 top = max(doc.cats, key=doc.cats.get) if doc.cats else None
-                predictions.append([top, sorted((e.start_char, e.end_char, e.label_) for e in doc.ents)])
+                predictions.append(
+                    [top, sorted((e.start_char, e.end_char, e.label_) for e in doc.ents)]
+                )
         result["scores"], result["predictions"] = scores, predictions
     result["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(result))
@@ -118,15 +123,27 @@ def operator_seconds(nlp, texts: Sequence[str]) -> Dict[str, float]:
         wall = time.perf_counter() - began
     seconds = {kind: 0.0 for kind in (*OPERATOR_KINDS, "other torch")}
     for event in profiler.key_averages():
-        kind = next((k for k, names in OPERATOR_KINDS.items() if any(n in event.key for n in names)), "other torch")
+        kind = next(
+            (k for k, names in OPERATOR_KINDS.items() if any(n in event.key for n in names)),
+            "other torch",
+        )
         seconds[kind] += event.self_cpu_time_total / 1e6
     seconds["not torch"] = max(wall - sum(seconds.values()), 0.0)
     return seconds
 
 
 def measure(name: str, model: Path, settings: argparse.Namespace, with_scores: bool) -> dict:
-    command = [sys.executable, "-m", "bench.compress", "worker", str(model), str(settings.corpus),
-               str(settings.texts), str(settings.single), "1" if with_scores else "0"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "bench.compress",
+        "worker",
+        str(model),
+        str(settings.corpus),
+        str(settings.texts),
+        str(settings.single),
+        "1" if with_scores else "0",
+    ]
     log(f"{name}: {model}{' (and test scores)' if with_scores else ''}")
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
@@ -142,7 +159,11 @@ def wheel_mb(dist: Optional[str]) -> Optional[float]:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> List[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(map(str, r)) + " |" for r in rows)]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(map(str, r)) + " |" for r in rows),
+    ]
 
 
 def share_row(name: str, rounds: List[dict], key: str) -> List[str]:
@@ -150,7 +171,11 @@ def share_row(name: str, rounds: List[dict], key: str) -> List[str]:
     share of their sum, and the sum."""
     parts = {part: statistics.median(r[key][part] for r in rounds) for part in rounds[0][key]}
     total = sum(parts.values())
-    return [f"`{name}`", *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in parts.values()), f"{total:.1f}"]
+    return [
+        f"`{name}`",
+        *(f"{ms:.1f} ({100 * ms / total:.0f}%)" for ms in parts.values()),
+        f"{total:.1f}",
+    ]
 
 
 def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
@@ -170,17 +195,26 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
         lost = max(first["fp32"]["scores"][t] - scores[t] for t in scores)
         holds = "" if target is None else ("✓" if r64 >= target[0] and lost <= target[1] else "✗")
         wheel_target = WHEEL_TARGETS_MB.get(name)
-        rows.append([
-            f"`{name}`",
-            f"{statistics.median(r['wps_64'] for r in rounds):,.0f}", f"**{r64:.2f}x**",
-            f"{statistics.median(r['wps_1'] for r in rounds):,.0f}", f"{r1:.2f}x",
-            f"{statistics.median(r['peak_rss_mib'] for r in rounds):,.0f}",
-            "—" if wheel is None else f"{wheel:.1f}" + ("" if wheel_target is None else (" ✓" if wheel <= wheel_target else " ✗")),
-            f"{statistics.median(r['load_s'] for r in rounds):.2f}",
-            f"{scores['textcat']:.2f}", f"{scores['ner']:.2f}",
-            f"{100 * same_class:.1f}%", f"{100 * same_ents:.1f}%",
-            "" if target is None else f"≥ {target[0]}x, ≤ {target[1]} pt {holds}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"`{name}`",
+                f"{statistics.median(r['wps_64'] for r in rounds):,.0f}",
+                f"**{r64:.2f}x**",
+                f"{statistics.median(r['wps_1'] for r in rounds):,.0f}",
+                f"{r1:.2f}x",
+                f"{statistics.median(r['peak_rss_mib'] for r in rounds):,.0f}",
+                "—"
+                if wheel is None
+                else f"{wheel:.1f}"
+                + ("" if wheel_target is None else (" ✓" if wheel <= wheel_target else " ✗")),
+                f"{statistics.median(r['load_s'] for r in rounds):.2f}",
+                f"{scores['textcat']:.2f}",
+                f"{scores['ner']:.2f}",
+                f"{100 * same_class:.1f}%",
+                f"{100 * same_ents:.1f}%",
+                "" if target is None else f"≥ {target[0]}x, ≤ {target[1]} pt {holds}",
+            ]
+        )
         stage_rows.append(share_row(name, rounds, "stage_ms"))
         operator_rows.append(share_row(name, rounds, "operator_ms"))
     stage_names = list(first["fp32"]["stage_ms"])
@@ -190,33 +224,51 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
         torch_version = torch.__version__
     except ImportError:
         torch_version = "?"
-    return "\n".join([
-        "# Compressed pipelines against fp32",
-        "",
-        f"`python -m bench.compress` on {datetime.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, torch {torch_version} (CPU, its default threads). Method: bench/README.md.",
-        "",
-        f"Each pipeline runs in a fresh process, the four one after the other, {settings.rounds} round(s); words/s "
-        f"is `nlp.pipe` over {settings.texts} unseen dev and test tweets (half sentiment, half entity) at batch size 64 and "
-        f"over the first {settings.single} at batch size 1, after a warm-up; ratios are to fp32 in the same round, "
-        "median over rounds. Scores (sentiment macro-F1, entity F1) are on the test sets, and agreement is the "
-        "share of test docs (both sets) whose most probable class, or entity set, equals fp32's. Wheels are the "
-        "pipeline wheels of the `package` and `package-compressed` steps (the small fp32 student is not packaged).",
-        "",
-        *table(["pipeline", "words/s, batch 64", "ratio", "words/s, batch 1", "ratio", "peak RSS MiB", "wheel MB",
-                "load s", "sentiment F1", "entity F1", "same class", "same entities", "target"], rows),  # fmt: skip
-        "",
-        "Where the time goes at batch size 64, ms per batch (share):",
-        "",
-        *table(["pipeline", *(f"`{s}`" for s in stage_names), "total"], stage_rows),
-        "",
-        "The same at batch size 64 by kind of operator, ms per batch (share), from torch.profiler (self time; "
-        "the profiler's own cost is in the totals). `not torch` is the wall time outside torch operators: "
-        "spaCy's tokenizer, the word-piece tokenizer, alignment and the NER transition system.",
-        "",
-        *table(["pipeline", *first["fp32"]["operator_ms"], "total"], operator_rows),
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Compressed pipelines against fp32",
+            "",
+            f"`python -m bench.compress` on {datetime.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} CPUs, torch {torch_version} (CPU, its default threads). Method: bench/README.md.",
+            "",
+            f"Each pipeline runs in a fresh process, the four one after the other, {settings.rounds} round(s); words/s "
+            f"is `nlp.pipe` over {settings.texts} unseen dev and test tweets (half sentiment, half entity) at batch size 64 and "
+            f"over the first {settings.single} at batch size 1, after a warm-up; ratios are to fp32 in the same round, "
+            "median over rounds. Scores (sentiment macro-F1, entity F1) are on the test sets, and agreement is the "
+            "share of test docs (both sets) whose most probable class, or entity set, equals fp32's. Wheels are the "
+            "pipeline wheels of the `package` and `package-compressed` steps (the small fp32 student is not packaged).",
+            "",
+            *table(
+                [
+                    "pipeline",
+                    "words/s, batch 64",
+                    "ratio",
+                    "words/s, batch 1",
+                    "ratio",
+                    "peak RSS MiB",
+                    "wheel MB",
+                    "load s",
+                    "sentiment F1",
+                    "entity F1",
+                    "same class",
+                    "same entities",
+                    "target",
+                ],
+                rows,
+            ),
+            "",
+            "Where the time goes at batch size 64, ms per batch (share):",
+            "",
+            *table(["pipeline", *(f"`{s}`" for s in stage_names), "total"], stage_rows),
+            "",
+            "The same at batch size 64 by kind of operator, ms per batch (share), from torch.profiler (self time; "
+            "the profiler's own cost is in the totals). `not torch` is the wall time outside torch operators: "
+            "spaCy's tokenizer, the word-piece tokenizer, alignment and the NER transition system.",
+            "",
+            *table(["pipeline", *first["fp32"]["operator_ms"], "total"], operator_rows),
+            "",
+        ]
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -227,14 +279,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the four pipelines (3)")
-    parser.add_argument("--texts", type=int, default=768, help="tweets timed at batch size 64 (768)")
-    parser.add_argument("--single", type=int, default=256, help="tweets timed at batch size 1 (256)")
-    parser.add_argument("--corpus", type=Path, default=PROJECT / "corpus", help="corpus dir (project/corpus)")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / "COMPRESS.md", help="report to write")
+    parser.add_argument(
+        "--texts", type=int, default=768, help="tweets timed at batch size 64 (768)"
+    )
+    parser.add_argument(
+        "--single", type=int, default=256, help="tweets timed at batch size 1 (256)"
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=PROJECT / "corpus", help="corpus dir (project/corpus)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "bench" / "COMPRESS.md", help="report to write"
+    )
     settings = parser.parse_args(argv)
-    missing = [str(PROJECT / path) for path, _ in PIPELINES.values() if not (PROJECT / path / "config.cfg").is_file()]
+    missing = [
+        str(PROJECT / path)
+        for path, _ in PIPELINES.values()
+        if not (PROJECT / path / "config.cfg").is_file()
+    ]
     if missing:
-        parser.error(f"not found: {', '.join(missing)}; run `make demo` and `spacy project run compress project/` first")
+        parser.error(
+            f"not found: {', '.join(missing)}; run `make demo` and `spacy project run compress project/` first"
+        )
     runs: Dict[str, List[dict]] = {name: [] for name in PIPELINES}
     for round_ in range(settings.rounds):
         for name, (path, _) in PIPELINES.items():

@@ -12,6 +12,7 @@ or "none" (imports only: the floor every process pays). With several specs joine
 in the throughput comparison. Prints one JSON line:
 {"rss_mib": ..., "gpu_mib": ... (null on the CPU)}.
 """
+
 import argparse
 import json
 import os
@@ -41,7 +42,14 @@ class Peak:
 
 
 def run_and_measure(
-    corpus_dir: Path, mode: str, specs: Sequence[str], *, steps: int, n_texts: int, batch_size: int, device: Device
+    corpus_dir: Path,
+    mode: str,
+    specs: Sequence[str],
+    *,
+    steps: int,
+    n_texts: int,
+    batch_size: int,
+    device: Device,
 ) -> Peak:
     """Load `specs`, run them one after the other, return this process's peak memory."""
     things = [load(spec, corpus_dir, device) for spec in specs if spec != "none"]
@@ -89,24 +97,50 @@ def peak_memory(
 ) -> Peak:
     """Run `python -m bench.memory` for one spec and return what it measured."""
     command = [
-        sys.executable, "-m", "bench.memory", str(corpus_dir), mode, spec,
-        "--steps", str(steps), "--texts", str(n_texts), "--batch-size", str(batch_size), "--gpu-id", str(gpu_id),
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=os.environ.copy())
+        sys.executable,
+        "-m",
+        "bench.memory",
+        str(corpus_dir),
+        mode,
+        spec,
+        "--steps",
+        str(steps),
+        "--texts",
+        str(n_texts),
+        "--batch-size",
+        str(batch_size),
+        "--gpu-id",
+        str(gpu_id),
+    ]
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, env=os.environ.copy()
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-4000:]}")
     return Peak(**json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus_dir", type=Path, help="directory written by project/scripts/prepare_tweets.py")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.memory", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "corpus_dir", type=Path, help="directory written by project/scripts/prepare_tweets.py"
+    )
     parser.add_argument("mode", choices=["train", "infer"])
-    parser.add_argument("specs", help='pipeline spec, "bare" or "none"; infer takes several joined by "+"')
+    parser.add_argument(
+        "specs", help='pipeline spec, "bare" or "none"; infer takes several joined by "+"'
+    )
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps (train)")
-    parser.add_argument("--texts", type=int, default=DEFAULT_TEXTS, help="texts to annotate (infer)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="nlp.pipe batch size (infer)")
-    parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to use; -1 (default) for the CPU")
+    parser.add_argument(
+        "--texts", type=int, default=DEFAULT_TEXTS, help="texts to annotate (infer)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="nlp.pipe batch size (infer)"
+    )
+    parser.add_argument(
+        "--gpu-id", type=int, default=-1, help="GPU to use; -1 (default) for the CPU"
+    )
     args = parser.parse_args(argv)
     device = select_device(args.gpu_id)
     peak = run_and_measure(

@@ -14,6 +14,7 @@ suspect with a plain timing. It cannot see inside Cython (spaCy's parser) or tor
 `py-spy record --native` can. On a GPU the profile shows where the host waits, not
 where the kernels run.
 """
+
 import argparse
 import cProfile
 import pstats
@@ -36,14 +37,20 @@ def print_top(profile: cProfile.Profile, per: int, top: int) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("spec", help='pipeline spec or "bare"')
     parser.add_argument("--steps", type=int, default=5, help="profiled training steps (5)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps or passes first (3)")
-    parser.add_argument("--infer", type=int, metavar="BATCH_SIZE", help="profile one nlp.pipe pass instead")
+    parser.add_argument(
+        "--infer", type=int, metavar="BATCH_SIZE", help="profile one nlp.pipe pass instead"
+    )
     parser.add_argument("--texts", type=int, default=256, help="tweets for --infer (256)")
     parser.add_argument("--top", type=int, default=40, help="functions to list (40)")
-    parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to use; -1 (default) for the CPU")
+    parser.add_argument(
+        "--gpu-id", type=int, default=-1, help="GPU to use; -1 (default) for the CPU"
+    )
     args = parser.parse_args(argv)
     device = select_device(args.gpu_id)
     with tempfile.TemporaryDirectory(prefix="spacy-mtl-profile-") as tmp:

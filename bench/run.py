@@ -10,6 +10,7 @@ Sections (method in bench/README.md):
 6. what teacher targets add to a training step: the mtl pipeline on its batches vs
    on the same batches with every doc taught both tasks.
 """
+
 import argparse
 import datetime
 import gc
@@ -34,16 +35,16 @@ from .common import (
     Spread,
     Times,
     batch_texts,
-    family,
     count_words,
+    family,
     inference_texts,
     interleave,
     load_pipeline,
-    taught_batches,
     log,
     make_corpus,
     ratios,
     select_device,
+    taught_batches,
 )
 from .memory import Peak, peak_memory
 
@@ -69,8 +70,22 @@ GOLD_ONLY, TAUGHT = "mtl", "mtl+teacher"
 HEADS = ("textcat", "ner")
 
 PRESETS: Dict[str, Dict[str, Any]] = {
-    "full": {"warmup": 3, "pairs": 16, "reps": 7, "texts": 256, "steps": 3, "strategies": list(STRATEGIES)},
-    "quick": {"warmup": 1, "pairs": 2, "reps": 1, "texts": 64, "steps": 1, "strategies": ["static", "mgda"]},
+    "full": {
+        "warmup": 3,
+        "pairs": 16,
+        "reps": 7,
+        "texts": 256,
+        "steps": 3,
+        "strategies": list(STRATEGIES),
+    },
+    "quick": {
+        "warmup": 1,
+        "pairs": 2,
+        "reps": 1,
+        "texts": 64,
+        "steps": 1,
+        "strategies": ["static", "mgda"],
+    },
 }
 
 
@@ -106,7 +121,12 @@ def training_times(settings: Settings, corpus: Path, device: Device) -> Times:
     groups[settings.strategies[0]].insert(0, ("bare", BareEncoder(device, corpus).train_step))
     groups[TEACHER] = teacher_contestants(corpus)
     return interleave(
-        groups, warmup=settings.warmup, rounds=settings.pairs, device=device, section="train", unit="pair"
+        groups,
+        warmup=settings.warmup,
+        rounds=settings.pairs,
+        device=device,
+        section="train",
+        unit="pair",
     )
 
 
@@ -124,12 +144,16 @@ def teacher_contestants(corpus: Path) -> List[Contestant]:
     return [(GOLD_ONLY, gold_only.train_step), (TAUGHT, taught.train_step)]
 
 
-def inference_times(settings: Settings, texts: Sequence[str], corpus: Path, device: Device) -> Times:
+def inference_times(
+    settings: Settings, texts: Sequence[str], corpus: Path, device: Device
+) -> Times:
     """Section 2 and the inference half of 4: one group per batch size. The group of
     the largest batch size comes first, so that the warm-up runs there (a warm-up
     at batch size 1 would cost as much as a repetition). Then section 5: the mtl
     pipeline stage by stage, as the group STAGES."""
-    mtl, stock, textcat, ner = (load_pipeline(spec, corpus) for spec in ("mtl", "stock", "textcat", "ner"))
+    mtl, stock, textcat, ner = (
+        load_pipeline(spec, corpus) for spec in ("mtl", "stock", "textcat", "ner")
+    )
     bare = BareEncoder(device, corpus)
 
     def run(*things: Union[Pipeline, BareEncoder], batch_size: int) -> Callable[[int], None]:
@@ -143,7 +167,10 @@ def inference_times(settings: Settings, texts: Sequence[str], corpus: Path, devi
         return act
 
     groups: Dict[str, List[Contestant]] = {
-        f"batch size {size}": [("mtl", run(mtl, batch_size=size)), ("textcat+ner", run(textcat, ner, batch_size=size))]
+        f"batch size {size}": [
+            ("mtl", run(mtl, batch_size=size)),
+            ("textcat+ner", run(textcat, ner, batch_size=size)),
+        ]
         for size in THROUGHPUT_BATCHES
     }
     groups[f"batch size {BARE_BATCH}"] = [
@@ -151,7 +178,9 @@ def inference_times(settings: Settings, texts: Sequence[str], corpus: Path, devi
         ("stock", run(stock, batch_size=BARE_BATCH)),
         ("mtl", run(mtl, batch_size=BARE_BATCH)),
     ]
-    times = interleave(groups, warmup=1, rounds=settings.reps, device=device, section="infer", unit="repetition")
+    times = interleave(
+        groups, warmup=1, rounds=settings.reps, device=device, section="infer", unit="repetition"
+    )
     stages: Dict[str, List[float]] = {}
     for rep in range(settings.reps):
         log(f"[infer] mtl stage by stage: repetition {rep + 1}/{settings.reps}")
@@ -221,12 +250,31 @@ def training_report(times: Times, settings: Settings, round_words: Sequence[int]
         spread = ratios(mtl, stock)
         words_per_second = median_of([words / seconds for words, seconds in zip(round_words, mtl)])
         rows.append(
-            [strategy, kind, f"{median_of(stock):.3f}", f"{median_of(mtl):.3f}", f"{words_per_second:,.0f}",
-             *spread_cells(spread)]
-            + [f"≤ {TRAIN_TARGETS[kind]:.2f}x", verdict(spread.median, TRAIN_TARGETS[kind], at_most=True)]
+            [
+                strategy,
+                kind,
+                f"{median_of(stock):.3f}",
+                f"{median_of(mtl):.3f}",
+                f"{words_per_second:,.0f}",
+                *spread_cells(spread),
+            ]
+            + [
+                f"≤ {TRAIN_TARGETS[kind]:.2f}x",
+                verdict(spread.median, TRAIN_TARGETS[kind], at_most=True),
+            ]
         )
-    header = ["weighting", "family", "stock s/step", "mtl s/step", "mtl words/s", "mtl/stock", "IQR", "min–max",
-              "target", "holds"]
+    header = [
+        "weighting",
+        "family",
+        "stock s/step",
+        "mtl s/step",
+        "mtl words/s",
+        "mtl/stock",
+        "IQR",
+        "min–max",
+        "target",
+        "holds",
+    ]
     return [
         "## 1. Training step time: configs/mtl.cfg vs stock spaCy (configs/stock.cfg)",
         "",
@@ -261,7 +309,14 @@ def inference_report(times: Times, words: int, n_texts: int) -> List[str]:
                 verdict(spread.median, INFERENCE_TARGET, at_most=False),
             ]
         )
-    header = ["batch size", "mtl words/s", "textcat-only + ner-only words/s", "speed-up", "IQR", "min–max"]
+    header = [
+        "batch size",
+        "mtl words/s",
+        "textcat-only + ner-only words/s",
+        "speed-up",
+        "IQR",
+        "min–max",
+    ]
     header += ["target", "holds"]
     return [
         "## 2. Inference throughput: mtl vs textcat-only then ner-only",
@@ -334,9 +389,16 @@ def bare_report(train: Times, infer: Times, settings: Settings) -> List[str]:
             ]
         )
     header = [
-        "phase", "bare s/batch", "stock s/batch", "mtl s/batch", "stock/bare (IQR)",
-        f"mtl ({strategy})/bare (IQR)", "target (mtl)", "holds", "stock/bare before spacy-mtl",
-    ]  # fmt: skip
+        "phase",
+        "bare s/batch",
+        "stock s/batch",
+        "mtl s/batch",
+        "stock/bare (IQR)",
+        f"mtl ({strategy})/bare (IQR)",
+        "target (mtl)",
+        "holds",
+        "stock/bare before spacy-mtl",
+    ]
     return [
         "## 4. Against the limit: the bare Hugging Face encoder",
         "",
@@ -368,13 +430,16 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def header_report(settings: Settings, device: Device, command: str, wall: float, loads: Sequence[float]) -> List[str]:
+def header_report(
+    settings: Settings, device: Device, command: str, wall: float, loads: Sequence[float]
+) -> List[str]:
     versions = ", ".join(
         f"{name} {package_version(name)}"
         for name in ("spacy-mtl", "spacy", "spacy-transformers", "thinc", "torch", "transformers")
     )
     return [
-        "# spacy-mtl benchmark" + (" (quick smoke run: too few repetitions to trust)" if settings.quick else ""),
+        "# spacy-mtl benchmark"
+        + (" (quick smoke run: too few repetitions to trust)" if settings.quick else ""),
         "",
         f"- Date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
         f"- Command: `{command}` (total wall time {wall / 60:.1f} min)",
@@ -387,7 +452,11 @@ def header_report(settings: Settings, device: Device, command: str, wall: float,
         "run's own threads); other processes slow both sides of a pair alike but widen the spread",
         f"- Settings: {settings.warmup} warm-up steps, {settings.pairs} pairs per weighting, "
         f"{settings.reps} inference repetitions (after 1 warm-up), {settings.texts} inference tweets, "
-        + (f"{settings.steps} training step(s) per memory process. " if settings.memory else "no memory section. ")
+        + (
+            f"{settings.steps} training step(s) per memory process. "
+            if settings.memory
+            else "no memory section. "
+        )
         + "Method: bench/README.md",
     ]
 
@@ -396,37 +465,61 @@ def header_report(settings: Settings, device: Device, command: str, wall: float,
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> Settings:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help=f"smoke run of under 2 minutes: {PRESETS['quick']}")
-    full = PRESETS["full"]
-    parser.add_argument("--warmup", type=int, help=f"untimed training steps per pipeline first ({full['warmup']})")
-    parser.add_argument("--pairs", type=int, help=f"timed stock/mtl step pairs per weighting ({full['pairs']})")
-    parser.add_argument("--reps", type=int, help=f"timed inference repetitions ({full['reps']})")
-    parser.add_argument("--texts", type=int, help=f"tweets for inference, an even number ({full['texts']})")
-    parser.add_argument("--steps", type=int, help=f"training steps in each memory process ({full['steps']})")
-    parser.add_argument("--strategies", nargs="+", choices=list(STRATEGIES), help="weightings to time (all)")
-    parser.add_argument(
-        "--gpu-id", type=int, help="GPU to use, -1 for the CPU; default: GPU 0 if cupy and torch both see one"
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
-        "--no-memory", action="store_true",
+        "--quick", action="store_true", help=f"smoke run of under 2 minutes: {PRESETS['quick']}"
+    )
+    full = PRESETS["full"]
+    parser.add_argument(
+        "--warmup", type=int, help=f"untimed training steps per pipeline first ({full['warmup']})"
+    )
+    parser.add_argument(
+        "--pairs", type=int, help=f"timed stock/mtl step pairs per weighting ({full['pairs']})"
+    )
+    parser.add_argument("--reps", type=int, help=f"timed inference repetitions ({full['reps']})")
+    parser.add_argument(
+        "--texts", type=int, help=f"tweets for inference, an even number ({full['texts']})"
+    )
+    parser.add_argument(
+        "--steps", type=int, help=f"training steps in each memory process ({full['steps']})"
+    )
+    parser.add_argument(
+        "--strategies", nargs="+", choices=list(STRATEGIES), help="weightings to time (all)"
+    )
+    parser.add_argument(
+        "--gpu-id",
+        type=int,
+        help="GPU to use, -1 for the CPU; default: GPU 0 if cupy and torch both see one",
+    )
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
         help="leave out section 3 (a fresh process per measurement: the slowest section on a GPU)",
     )
     parser.add_argument(
-        "--output", type=Path, help="Markdown file to write (bench/RESULTS.md; with --quick bench/RESULTS-quick.md)"
+        "--output",
+        type=Path,
+        help="Markdown file to write (bench/RESULTS.md; with --quick bench/RESULTS-quick.md)",
     )
     args = parser.parse_args(argv)
     preset = PRESETS["quick" if args.quick else "full"]
     # An option given on the command line wins over the preset.
     chosen: Dict[str, Any] = {
-        key: default if getattr(args, key) is None else getattr(args, key) for key, default in preset.items()
+        key: default if getattr(args, key) is None else getattr(args, key)
+        for key, default in preset.items()
     }
     if chosen["texts"] % 2 or chosen["texts"] < 2:
         parser.error("--texts must be an even number >= 2 (half sentiment, half entity tweets)")
     if min(chosen["warmup"], chosen["pairs"], chosen["reps"], chosen["steps"]) < 1:
         parser.error("--warmup, --pairs, --reps and --steps must be >= 1")
-    output = args.output or Path(__file__).parent / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
-    return Settings(**chosen, gpu_id=args.gpu_id, output=output, quick=args.quick, memory=not args.no_memory)
+    output = args.output or Path(__file__).parent / (
+        "RESULTS-quick.md" if args.quick else "RESULTS.md"
+    )
+    return Settings(
+        **chosen, gpu_id=args.gpu_id, output=output, quick=args.quick, memory=not args.no_memory
+    )
 
 
 def stages_report(infer: Times, settings: Settings) -> List[str]:
@@ -439,7 +532,9 @@ def stages_report(infer: Times, settings: Settings) -> List[str]:
     ]
     heads = sum(stages[name] for name in HEADS if name in stages)
     ceiling = 2 - heads / total
-    measured = ", ".join(f"{spread.median:.3f}x at batch size {size}" for size, spread in speed_ups(infer).items())
+    measured = ", ".join(
+        f"{spread.median:.3f}x at batch size {size}" for size, spread in speed_ups(infer).items()
+    )
     return [
         f"## 5. Where inference time goes: the mtl pipeline, batch size {BARE_BATCH}",
         "",
@@ -458,7 +553,13 @@ def stages_report(infer: Times, settings: Settings) -> List[str]:
 def teacher_report(times: Times, settings: Settings) -> List[str]:
     group = times[TEACHER]
     spread = ratios(group[TAUGHT], group[GOLD_ONLY])
-    rows = [[f"{median_of(group[GOLD_ONLY]):.3f}", f"{median_of(group[TAUGHT]):.3f}", *spread_cells(spread)]]
+    rows = [
+        [
+            f"{median_of(group[GOLD_ONLY]):.3f}",
+            f"{median_of(group[TAUGHT]):.3f}",
+            *spread_cells(spread),
+        ]
+    ]
     return [
         "## 6. Training step cost of teacher targets",
         "",
@@ -468,7 +569,10 @@ def teacher_report(times: Times, settings: Settings) -> List[str]:
         f"all {2 * PER_TASK} docs. Ratio: median over {settings.pairs} interleaved pairs after {settings.warmup} "
         "warm-up steps. No target: the ratio is the price of every doc learning every task.",
         "",
-        *table([f"{GOLD_ONLY} s/step", f"{TAUGHT} s/step", f"{TAUGHT}/{GOLD_ONLY}", "IQR", "min–max"], rows),
+        *table(
+            [f"{GOLD_ONLY} s/step", f"{TAUGHT} s/step", f"{TAUGHT}/{GOLD_ONLY}", "IQR", "min–max"],
+            rows,
+        ),
     ]
 
 
@@ -480,14 +584,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     device = select_device(settings.gpu_id)
     log(f"[bench] {device.describe()}")
     if load_start > 0.5:
-        log(f"[bench] warning: load average {load_start:.2f}: other processes will add noise to the timings")
+        log(
+            f"[bench] warning: load average {load_start:.2f}: other processes will add noise to the timings"
+        )
     with tempfile.TemporaryDirectory(prefix="spacy-mtl-bench-") as tmp:
         log("[bench] writing the corpus")
         corpus = make_corpus(Path(tmp))
         texts = inference_texts(corpus, settings.texts)
         # Round r of section 1 trains on batch warmup + r, counted round the batches as Pipeline.train_step does.
         batches = batch_texts(corpus)
-        round_words = [count_words(batches[(settings.warmup + r) % len(batches)]) for r in range(settings.pairs)]
+        round_words = [
+            count_words(batches[(settings.warmup + r) % len(batches)])
+            for r in range(settings.pairs)
+        ]
         train = training_times(settings, corpus, device)
         # The training pipelines hold cycles (listeners <-> transformer): collect them
         # before the next section loads its own, so the two never share the RAM.

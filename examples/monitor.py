@@ -12,6 +12,7 @@ then tallies the sentiment of the posts that mention each entity with
 `spacy_mtl.annotate.report` (what `spacy mtl report` runs) into monitor/entities.{csv,md,png}.
 displaCy renders single posts: from the annotated records, or one post given outright.
 """
+
 import argparse
 import json
 from itertools import islice
@@ -31,7 +32,10 @@ def render_annotated(annotated: Path, n: int, text_field: str) -> str:
     parsed = [
         {
             "text": record[text_field],
-            "ents": [{"start": e["start_char"], "end": e["end_char"], "label": e["label"]} for e in record["ents"]],
+            "ents": [
+                {"start": e["start_char"], "end": e["end_char"], "label": e["label"]}
+                for e in record["ents"]
+            ],
             "title": ", ".join(f"{label} {p:.2f}" for label, p in record["cats"].items()),
         }
         for record in records
@@ -41,14 +45,26 @@ def render_annotated(annotated: Path, n: int, text_field: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("posts", type=Path, nargs="?", help="posts: .jsonl, .csv or .txt (one post a line)")
-    parser.add_argument("out", type=Path, nargs="?", default=Path("monitor"), help="output directory (monitor/)")
-    parser.add_argument("--model", default="en_mtl_tweets", help="installed pipeline package or directory")
-    parser.add_argument("--text-field", default="text", help="field (JSONL) or column (CSV) of the post")
+    parser.add_argument(
+        "posts", type=Path, nargs="?", help="posts: .jsonl, .csv or .txt (one post a line)"
+    )
+    parser.add_argument(
+        "out", type=Path, nargs="?", default=Path("monitor"), help="output directory (monitor/)"
+    )
+    parser.add_argument(
+        "--model", default="en_mtl_tweets", help="installed pipeline package or directory"
+    )
+    parser.add_argument(
+        "--text-field", default="text", help="field (JSONL) or column (CSV) of the post"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--n-process", type=int, default=1, help="annotating processes")
-    parser.add_argument("--html", type=int, metavar="N", help="render the first N annotated posts to OUT/ents.html")
-    parser.add_argument("--post", help="annotate this one post and render its entities to OUT/post.html")
+    parser.add_argument(
+        "--html", type=int, metavar="N", help="render the first N annotated posts to OUT/ents.html"
+    )
+    parser.add_argument(
+        "--post", help="annotate this one post and render its entities to OUT/post.html"
+    )
     args = parser.parse_args()
     if args.post is None and args.posts is None:
         parser.error("give a file of posts, or --post TEXT")
@@ -58,22 +74,39 @@ def main() -> None:
         doc = spacy.load(args.model)(args.post)
         print(f"sentiment: {max(doc.cats, key=doc.cats.get)}  {doc.cats}")
         print("entities:", [(ent.text, ent.label_) for ent in doc.ents])
-        (args.out / "post.html").write_text(displacy.render(doc, style="ent", page=True), encoding="utf-8")
+        (args.out / "post.html").write_text(
+            displacy.render(doc, style="ent", page=True), encoding="utf-8"
+        )
         print(f"entities rendered to {args.out / 'post.html'}")
         return
 
     annotated = args.out / "annotated.jsonl"
-    stats = annotate_file(args.model, args.posts, annotated, text_field=args.text_field, batch_size=args.batch_size,
-                          n_process=args.n_process, resume=True, progress=True)  # fmt: skip
-    print(f"{stats.posts:,} posts annotated ({stats.resumed:,} before), {stats.skipped:,} lines skipped")
+    stats = annotate_file(
+        args.model,
+        args.posts,
+        annotated,
+        text_field=args.text_field,
+        batch_size=args.batch_size,
+        n_process=args.n_process,
+        resume=True,
+        progress=True,
+    )
+    print(
+        f"{stats.posts:,} posts annotated ({stats.resumed:,} before), {stats.skipped:,} lines skipped"
+    )
     tally, files = write_report(annotated, args.out)
     print(f"{'entity':<30} {'label':<12} {'posts':>6}  " + "  ".join(tally.classes))
     for row in tally.rows[:25]:
-        print(f"{row.text:<30} {row.label:<12} {row.posts:>6}  " + "  ".join(str(row.classes[c]) for c in tally.classes))
+        print(
+            f"{row.text:<30} {row.label:<12} {row.posts:>6}  "
+            + "  ".join(str(row.classes[c]) for c in tally.classes)
+        )
     print("report:", ", ".join(str(path) for path in files.values()))
     if args.html:
         text_field = "text" if args.posts.suffix == ".txt" else args.text_field
-        (args.out / "ents.html").write_text(render_annotated(annotated, args.html, text_field), encoding="utf-8")
+        (args.out / "ents.html").write_text(
+            render_annotated(annotated, args.html, text_field), encoding="utf-8"
+        )
         print(f"entities of the first {args.html} posts rendered to {args.out / 'ents.html'}")
 
 

@@ -7,11 +7,14 @@ registry that decides how the heads' gradients combine in the encoder.
 The components import torch and spacy-transformers; they are loaded on first use
 (spaCy finds them through entry points), so that the data tools start fast.
 """
+
 from importlib import import_module
 from typing import Any
 
-from . import registry  # noqa: F401  (creates the mtl_weightings registry first)
-from . import weighting  # noqa: F401  (registers the strategies)
+from . import (
+    registry,  # noqa: F401  (creates the mtl_weightings registry first)
+    weighting,  # noqa: F401  (registers the strategies)
+)
 from .registry import register_weighting
 from .weighting import TaskGradients, Weighting
 

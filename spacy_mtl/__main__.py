@@ -1,5 +1,6 @@
 """`python -m spacy_mtl COMMAND ...` (also installed as `spacy-mtl`): the same commands
 as `spacy mtl COMMAND ...`, without loading the rest of spaCy's command line."""
+
 import os
 import sys
 from typing import List, Optional

@@ -4,19 +4,17 @@ Each import here is an assumption about a pinned dependency's internals;
 tests/test_compat.py checks them, so that a release that changes one fails loudly
 instead of silently changing what spacy-mtl computes.
 """
-from spacy_transformers.layers.hf_shim import HFShim
-from spacy_transformers.layers.transformer_model import set_pytorch_transformer
-from thinc.api import Model
 
 # spaCy's own commands parse `--section.key value` overrides with this function; it is
 # not exported from `spacy.cli`, and parsing overrides any other way would differ from
 # `spacy train` in how values are typed.
-from spacy.cli._util import parse_config_overrides
-
 # spaCy's own commands print config errors through this context manager (one `✘` line,
 # then each bad section and key); `spacy mtl train` uses it so that its config errors
 # read as `spacy train`'s do.
-from spacy.cli._util import show_validation_error
+from spacy.cli._util import parse_config_overrides, show_validation_error
+from spacy_transformers.layers.hf_shim import HFShim
+from spacy_transformers.layers.transformer_model import set_pytorch_transformer
+from thinc.api import Model
 
 
 def encoder_shim(model: Model) -> HFShim:
@@ -30,8 +28,15 @@ def encoder_shim(model: Model) -> HFShim:
     """
     shim = model.layers[0].shims[0]
     if not isinstance(shim, HFShim):
-        raise TypeError(f"expected a spacy-transformers TransformerModel, got {model.name!r} with {type(shim).__name__}")
+        raise TypeError(
+            f"expected a spacy-transformers TransformerModel, got {model.name!r} with {type(shim).__name__}"
+        )
     return shim
 
 
-__all__ = ["encoder_shim", "parse_config_overrides", "set_pytorch_transformer", "show_validation_error"]
+__all__ = [
+    "encoder_shim",
+    "parse_config_overrides",
+    "set_pytorch_transformer",
+    "show_validation_error",
+]

@@ -5,6 +5,7 @@ take `--gpu-id auto`: GPU 0 where thinc (through cupy) and torch can both use a 
 GPU, else the CPU. `spacy mtl train`, `spacy mtl evaluate`, project/scripts/compare.py
 and the benchmark (bench/common.py) all resolve their device here.
 """
+
 from typing import Union
 
 AUTO = "auto"
@@ -32,7 +33,9 @@ def resolve_gpu_id(gpu_id: Union[int, str, None]) -> int:
     try:
         value = int(gpu_id)
     except (TypeError, ValueError):
-        raise ValueError(f"gpu id must be 'auto' or an integer (-1 for the CPU), got {gpu_id!r}") from None
+        raise ValueError(
+            f"gpu id must be 'auto' or an integer (-1 for the CPU), got {gpu_id!r}"
+        ) from None
     return max(value, -1)
 
 
@@ -43,7 +46,11 @@ def describe_device(gpu_id: int) -> str:
     RETURNS (str): the description.
     """
     if gpu_id < 0:
-        return "CPU (no usable CUDA GPU: needs cupy and a CUDA build of torch)" if not gpu_available() else "CPU"
+        return (
+            "CPU (no usable CUDA GPU: needs cupy and a CUDA build of torch)"
+            if not gpu_available()
+            else "CPU"
+        )
     import torch
 
     return f"GPU {gpu_id}: {torch.cuda.get_device_name(gpu_id)}"

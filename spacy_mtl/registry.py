@@ -4,6 +4,7 @@
 ``@mtl_weightings = "spacy_mtl.static.v1"``. Every other name this package registers
 is listed in the entry points of ``pyproject.toml``.
 """
+
 from typing import Callable, Dict, TypeVar
 
 from spacy.util import registry
@@ -44,4 +45,4 @@ def registered_weightings(prefix: str = "spacy_mtl.") -> Dict[str, str]:
     RETURNS (Dict[str, str]): e.g. {"dwa": "spacy_mtl.dwa.v1", "famo": "spacy_mtl.famo.v1", ...}.
     """
     names = sorted(name for name in mtl_weightings.get_all() if name.startswith(prefix))
-    return {name[len(prefix):].rsplit(".", 1)[0]: name for name in names}
+    return {name[len(prefix) :].rsplit(".", 1)[0]: name for name in names}

@@ -1,5 +1,6 @@
 """The types and model attributes at spacy-mtl's boundaries; docs/design.md says
 what crosses each."""
+
 from typing import List
 
 from thinc.types import ArrayXd

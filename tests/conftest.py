@@ -1,4 +1,5 @@
 """Fixtures shared by the test suite (helpers live in tests/helpers.py)."""
+
 from typing import List, Optional
 
 import pytest
@@ -18,7 +19,12 @@ def tiny_encoder(tmp_path_factory) -> str:
 def make_nlp(tiny_encoder):
     """Build and initialise a pipeline from a config in configs/ on the tiny encoder."""
 
-    def make(name: str = "mtl.cfg", weighting: Optional[dict] = None, pipeline: Optional[List[str]] = None, seed: int = 0):
+    def make(
+        name: str = "mtl.cfg",
+        weighting: Optional[dict] = None,
+        pipeline: Optional[List[str]] = None,
+        seed: int = 0,
+    ):
         fix_random_seed(seed)
         config = load_config(name, tiny_encoder, weighting, pipeline)
         nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
@@ -33,7 +39,9 @@ def make_nlp(tiny_encoder):
 def tiny_pipeline(tiny_encoder, tmp_path_factory) -> str:
     """configs/mtl.cfg on the tiny encoder, initialised and saved with nlp.to_disk."""
     fix_random_seed(0)
-    nlp = spacy.util.load_model_from_config(load_config("mtl.cfg", tiny_encoder), auto_fill=True, validate=True)
+    nlp = spacy.util.load_model_from_config(
+        load_config("mtl.cfg", tiny_encoder), auto_fill=True, validate=True
+    )
     nlp.initialize(lambda: mixed_examples(nlp))
     # spaCy starts both heads' output layers at zero: every post would get the same
     # cats and no entities, and every comparison would hold trivially.

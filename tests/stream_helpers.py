@@ -1,4 +1,5 @@
 """A small stream of posts with bad lines of every kind, and how to compare annotated outputs."""
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,12 @@ def write_stream(directory: Path) -> Stream:
             problems.append((number, kind))
         else:
             text = "all caps " * 1500 if number == LONG else post_text(number)
-            record = {"id": number, "ts": f"2024-05-01T10:{number % 60:02d}:00Z", "text": text, "meta": {"n": number}}
+            record = {
+                "id": number,
+                "ts": f"2024-05-01T10:{number % 60:02d}:00Z",
+                "text": text,
+                "meta": {"n": number},
+            }
             raw = json.dumps(record).encode("utf-8")
             valid.append(number)
             if number == LONG:
@@ -76,7 +82,9 @@ def assert_same_annotations(got: List[dict], expected: List[dict], tolerance: fl
     """The same records: passthrough fields and entities equal, cats to `tolerance`."""
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
-        assert {k: v for k, v in a.items() if k != "cats"} == {k: v for k, v in b.items() if k != "cats"}
+        assert {k: v for k, v in a.items() if k != "cats"} == {
+            k: v for k, v in b.items() if k != "cats"
+        }
         assert a["cats"].keys() == b["cats"].keys()
         for label, value in a["cats"].items():
             assert abs(value - b["cats"][label]) <= tolerance, (a, b)

@@ -1,11 +1,11 @@
 """The shipped configs are valid for spaCy's own tooling."""
+
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+from helpers import CONFIGS
 
 
 @pytest.mark.parametrize("name", ["mtl.cfg", "textcat.cfg", "ner.cfg", "stock.cfg"])

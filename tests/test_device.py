@@ -1,4 +1,5 @@
 """spacy_mtl.device: the one place that decides between the GPU and the CPU."""
+
 import pytest
 
 from spacy_mtl import device

@@ -34,19 +34,20 @@ or entity F1 and M_t,single the mean over the single-task model's seeds. Sharing
 (runs scored before per-doc records existed fall back to: no task's mean below its
 single-task mean by more than the single-task seed std).
 """
+
 import argparse
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
 import functools
 import hashlib
 import json
 import os
-from pathlib import Path
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 BASELINES = ["single-textcat", "single-ner", "stock"]
@@ -116,7 +117,11 @@ def device_name(gpu_id: str) -> str:
 
 def corpus_files(tasks: List[str]) -> List[Path]:
     """The .spacy files a run of these tasks reads: train, dev and test of each."""
-    return [Path(TEST_SETS[task]).with_name(f"{split}.spacy") for task in tasks for split in ("train", "dev", "test")]
+    return [
+        Path(TEST_SETS[task]).with_name(f"{split}.spacy")
+        for task in tasks
+        for split in ("train", "dev", "test")
+    ]
 
 
 def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
@@ -140,7 +145,9 @@ def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
 
 def teacher_settings(seed: int, args: argparse.Namespace) -> Dict[str, dict]:
     """The settings of a seed's single-task runs, the teachers of its distilled students."""
-    return {teacher: run_settings(teacher, seed, args) for teacher in ("single-textcat", "single-ner")}
+    return {
+        teacher: run_settings(teacher, seed, args) for teacher in ("single-textcat", "single-ner")
+    }
 
 
 def taught_corpora(seed: int, args: argparse.Namespace) -> Dict[str, Path]:
@@ -150,7 +157,11 @@ def taught_corpora(seed: int, args: argparse.Namespace) -> Dict[str, Path]:
     corpora = {task: taught / f"{task}-train.spacy" for task in METRICS}
     stamp = taught / "teachers.json"
     settings = teacher_settings(seed, args)
-    if stamp.exists() and json.loads(stamp.read_text()) == settings and all(p.exists() for p in corpora.values()):
+    if (
+        stamp.exists()
+        and json.loads(stamp.read_text()) == settings
+        and all(p.exists() for p in corpora.values())
+    ):
         return corpora
     stamp.unlink(missing_ok=True)
     teachers = []
@@ -159,8 +170,20 @@ def taught_corpora(seed: int, args: argparse.Namespace) -> Dict[str, Path]:
     for task, path in corpora.items():
         train = Path(TEST_SETS[task]).with_name("train.spacy")
         print(f"seed {seed}: teacher targets for {train}", flush=True)
-        run_logged([sys.executable, "-m", "spacy_mtl", "teach", str(train), str(path), *teachers,
-                    "--gpu-id", args.gpu_id], None)  # fmt: skip
+        run_logged(
+            [
+                sys.executable,
+                "-m",
+                "spacy_mtl",
+                "teach",
+                str(train),
+                str(path),
+                *teachers,
+                "--gpu-id",
+                args.gpu_id,
+            ],
+            None,
+        )
     stamp.write_text(json.dumps(settings, indent=2) + "\n")  # last: the corpora are whole
     return corpora
 
@@ -186,15 +209,25 @@ def is_current(result_path: Path, settings: dict) -> bool:
     return result_path.exists() and json.loads(result_path.read_text()).get("settings") == settings
 
 
-def train_one(setup: str, seed: int, settings: dict, args: argparse.Namespace, log: Optional[Path]) -> None:
+def train_one(
+    setup: str, seed: int, settings: dict, args: argparse.Namespace, log: Optional[Path]
+) -> None:
     """Train and score one run with `settings` (from `run_settings`), then write its
     result file (the last thing it does)."""
     name = f"{setup}-s{seed}"
     config, _, tasks = setup_config(setup, args.configs_dir)
     output = args.output / name
     command = [
-        sys.executable, "-m", "spacy_mtl", "train", str(config), "--output", str(output),
-        "--gpu-id", args.gpu_id, *settings["arguments"],
+        sys.executable,
+        "-m",
+        "spacy_mtl",
+        "train",
+        str(config),
+        "--output",
+        str(output),
+        "--gpu-id",
+        args.gpu_id,
+        *settings["arguments"],
     ]
     if setup.startswith(DISTILL):
         for task, path in taught_corpora(seed, args).items():
@@ -202,9 +235,19 @@ def train_one(setup: str, seed: int, settings: dict, args: argparse.Namespace, l
     if setup.startswith(("mtl-", DISTILL)):
         # Where `report` reads it, whatever path the config names (null: this very one).
         command += ["--training.logger.path", str(output / "weights.jsonl")]
-    evaluate = [sys.executable, "-m", "spacy_mtl", "evaluate", str(output / "model-best"),
-                "--gpu-id", args.gpu_id, "--output", str(output / "test-scores.json"),
-                "--per-doc", str(output / "test-docs.jsonl")]
+    evaluate = [
+        sys.executable,
+        "-m",
+        "spacy_mtl",
+        "evaluate",
+        str(output / "model-best"),
+        "--gpu-id",
+        args.gpu_id,
+        "--output",
+        str(output / "test-scores.json"),
+        "--per-doc",
+        str(output / "test-docs.jsonl"),
+    ]
     for task in tasks:
         evaluate += [f"--{task}", TEST_SETS[task]]
     output.mkdir(parents=True, exist_ok=True)
@@ -218,10 +261,17 @@ def train_one(setup: str, seed: int, settings: dict, args: argparse.Namespace, l
     scores = json.loads((output / "test-scores.json").read_text())
     # spacy train keeps the dev scores of the best checkpoint in its meta.json.
     dev = json.loads((output / "model-best" / "meta.json").read_text())["performance"]
-    result = {"setup": setup, "seed": seed, "seconds": seconds, "jobs": args.jobs,
-              "device": args.device, "overrides": args.overrides, "settings": settings,
-              "scores": {task: scores[task][METRICS[task]] for task in tasks},
-              "dev_scores": {task: dev[METRICS[task]] for task in tasks}}
+    result = {
+        "setup": setup,
+        "seed": seed,
+        "seconds": seconds,
+        "jobs": args.jobs,
+        "device": args.device,
+        "overrides": args.overrides,
+        "settings": settings,
+        "scores": {task: scores[task][METRICS[task]] for task in tasks},
+        "dev_scores": {task: dev[METRICS[task]] for task in tasks},
+    }
     args.metrics.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(output / "test-docs.jsonl", args.metrics / f"{name}.docs.jsonl")
     (args.metrics / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -239,7 +289,10 @@ def train_all(args: argparse.Namespace) -> None:
     if any(setup.startswith(DISTILL) for setup in setups):
         teachers = [t for t in ("single-textcat", "single-ner") if t not in setups]
         if teachers:
-            print(f"The distilled students need their teachers: training {', '.join(teachers)} too", flush=True)
+            print(
+                f"The distilled students need their teachers: training {', '.join(teachers)} too",
+                flush=True,
+            )
         setups = teachers + setups
     for path in corpus_files(list(METRICS)):
         if not path.exists():
@@ -253,11 +306,17 @@ def train_all(args: argparse.Namespace) -> None:
             todo.append((setup, seed, settings))
             if result_path.exists():
                 stale.append(f"{setup}-s{seed}")
-    print(f"{len(runs)} runs, {len(runs) - len(todo)} done before, {len(todo)} to train, "
-          f"{args.jobs} at a time on {args.device}", flush=True)
+    print(
+        f"{len(runs)} runs, {len(runs) - len(todo)} done before, {len(todo)} to train, "
+        f"{args.jobs} at a time on {args.device}",
+        flush=True,
+    )
     if stale:
         # Kept until the new run replaces it, so an interrupted comparison loses nothing.
-        print(f"Training again, as their config, corpus or settings changed: {', '.join(stale)}", flush=True)
+        print(
+            f"Training again, as their config, corpus or settings changed: {', '.join(stale)}",
+            flush=True,
+        )
     if args.jobs > 1:
         # Runs at once share the CPU cores: each one's torch gets its share of threads.
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
@@ -271,27 +330,41 @@ def train_all(args: argparse.Namespace) -> None:
         try:
             # A teacher whose run failed may have left an older model-best behind:
             # teaching with it would stamp stale targets with the new settings.
-            unfinished = [t for t in ("single-textcat", "single-ner")
-                          if not is_current(args.metrics / f"{t}-s{seed}.json", run_settings(t, seed, args))]
+            unfinished = [
+                t
+                for t in ("single-textcat", "single-ner")
+                if not is_current(args.metrics / f"{t}-s{seed}.json", run_settings(t, seed, args))
+            ]
             if unfinished:
-                raise RuntimeError(f"teacher {', '.join(f'{t}-s{seed}' for t in unfinished)} did not finish")
+                raise RuntimeError(
+                    f"teacher {', '.join(f'{t}-s{seed}' for t in unfinished)} did not finish"
+                )
             taught_corpora(seed, args)
         except Exception as error:
             names = [f"{setup}-s{seed}" for setup, run_seed, _ in second if run_seed == seed]
             failed.extend(names)
-            print(f"seed {seed}: no teacher targets ({error}); not training {', '.join(names)}", flush=True)
+            print(
+                f"seed {seed}: no teacher targets ({error}); not training {', '.join(names)}",
+                flush=True,
+            )
             second = [run for run in second if run[1] != seed]
     train_wave(second, args, failed, start=len(first), total=len(todo))
     if failed:
         raise SystemExit(f"{len(failed)} of {len(todo)} runs failed: {', '.join(failed)}")
 
 
-def train_wave(todo: List[tuple], args: argparse.Namespace, failed: List[str], start: int, total: int) -> None:
+def train_wave(
+    todo: List[tuple], args: argparse.Namespace, failed: List[str], start: int, total: int
+) -> None:
     """Train `todo` ((setup, seed, settings) each), `args.jobs` at a time; the names of
     those that fail are added to `failed`, and the others go on."""
     pool = ThreadPoolExecutor(args.jobs)
-    futures = {pool.submit(train_one, setup, seed, settings, args, log_path(args, setup, seed)): f"{setup}-s{seed}"
-               for setup, seed, settings in todo}
+    futures = {
+        pool.submit(
+            train_one, setup, seed, settings, args, log_path(args, setup, seed)
+        ): f"{setup}-s{seed}"
+        for setup, seed, settings in todo
+    }
     try:
         for number, future in enumerate(as_completed(futures), start + 1):
             name = futures[future]
@@ -323,7 +396,8 @@ def single_task_means(by_setup: Dict[str, List[dict]], key: str) -> Dict[str, fl
     single = {
         task: statistics.mean(r[key][task] for r in by_setup[f"single-{task}"])
         for task in METRICS
-        if by_setup.get(f"single-{task}") and all(task in r.get(key, {}) for r in by_setup[f"single-{task}"])
+        if by_setup.get(f"single-{task}")
+        and all(task in r.get(key, {}) for r in by_setup[f"single-{task}"])
     }
     return single if len(single) == len(METRICS) else {}
 
@@ -357,9 +431,16 @@ def intervals(setup: str, by_setup: Dict[str, List[dict]], metrics: Path) -> Dic
     found = {}
     for task in METRICS:
         single = f"single-{task}"
-        if setup == single or single not in by_setup or not all(task in r["scores"] for r in by_setup[setup]):
+        if (
+            setup == single
+            or single not in by_setup
+            or not all(task in r["scores"] for r in by_setup[setup])
+        ):
             continue
-        ours, theirs = per_doc_records(metrics, by_setup[setup]), per_doc_records(metrics, by_setup[single])
+        ours, theirs = (
+            per_doc_records(metrics, by_setup[setup]),
+            per_doc_records(metrics, by_setup[single]),
+        )
         if ours is not None and theirs is not None:
             found[task] = paired_bootstrap(task, ours, theirs, n_resamples=RESAMPLES)
     return found
@@ -372,8 +453,12 @@ def interval_cell(found: Dict[str, Any], task: str) -> str:
     return f"{100 * ci.delta:+.1f} [{100 * ci.low:+.1f}, {100 * ci.high:+.1f}]"
 
 
-def verdict(runs: List[dict], by_setup: Dict[str, List[dict]], single: Dict[str, float],
-            found: Optional[Dict[str, Any]] = None) -> str:  # fmt: skip
+def verdict(
+    runs: List[dict],
+    by_setup: Dict[str, List[dict]],
+    single: Dict[str, float],
+    found: Optional[Dict[str, Any]] = None,
+) -> str:
     """Does sharing pay: Δm% > 0, and no task's bootstrap interval entirely below zero?
     Without intervals: no task below single-task by more than its seed std."""
     test_delta = mean_delta_m(runs, "scores", single)
@@ -410,14 +495,21 @@ def gradient_table(by_setup: Dict[str, List[dict]], training: Path) -> List[str]
     for setup in [s for s in all_setups() if s in by_setup and s not in BASELINES]:
         traces = [training / f"{setup}-s{r['seed']}" / "weights.jsonl" for r in by_setup[setup]]
         traces = [trace for trace in traces if trace.exists()]
-        cosines = [value for trace in traces for series in read_cosines(trace).values() for _, value in series]
+        cosines = [
+            value
+            for trace in traces
+            for series in read_cosines(trace).values()
+            for _, value in series
+        ]
         if not cosines:
             continue
         weights: Dict[str, List[float]] = {}
         for trace in traces:
             for task, series in read_trace(trace).items():
                 weights.setdefault(task, []).extend(value for _, value in series["weight"])
-        weight_text = " / ".join(f"{task} {statistics.mean(values):.2f}" for task, values in sorted(weights.items()))
+        weight_text = " / ".join(
+            f"{task} {statistics.mean(values):.2f}" for task, values in sorted(weights.items())
+        )
         below = sum(value < 0 for value in cosines) / len(cosines)
         lines.append(
             f"| {setup} | {len(traces)} | {statistics.mean(cosines):+.4f} | {min(cosines):+.3f} … {max(cosines):+.3f} "
@@ -463,18 +555,28 @@ def report(args: argparse.Namespace) -> None:
     table = "\n".join(lines)
     gradients = gradient_table(by_setup, args.training)
     gradient_text = (
-        "## Task gradients at the shared representation\n\n" + "\n".join(gradients) + "\n\n"
-        "From each run's `weights.jsonl`, every step of every seed pooled: the cosine between the "
-        "two task gradients at the shared representation (0 where the tasks share no doc) and each task's "
-        "mean weight.\n\n"
-    ) if gradients else ""
+        (
+            "## Task gradients at the shared representation\n\n" + "\n".join(gradients) + "\n\n"
+            "From each run's `weights.jsonl`, every step of every seed pooled: the cosine between the "
+            "two task gradients at the shared representation (0 where the tasks share no doc) and each task's "
+            "mean weight.\n\n"
+        )
+        if gradients
+        else ""
+    )
     jobs = max(r.get("jobs", 1) for r in results)
-    notes = f" Runs were trained up to {jobs} at a time, so their times overlap." if jobs > 1 else ""
+    notes = (
+        f" Runs were trained up to {jobs} at a time, so their times overlap." if jobs > 1 else ""
+    )
     # Runs on other devices or with other overrides are not bit-identical: say which.
     for key, label in (("device", "device"), ("overrides", "config overrides")):
         if any(key in r for r in results):
             counts = Counter(setting_text(r[key]) if key in r else "not recorded" for r in results)
-            notes += f" Runs by {label}: " + ", ".join(f"{text} ({n})" for text, n in sorted(counts.items())) + "."
+            notes += (
+                f" Runs by {label}: "
+                + ", ".join(f"{text} ({n})" for text, n in sorted(counts.items()))
+                + "."
+            )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         "# Multi-task vs single-task\n\n" + table + "\n\n"
@@ -488,7 +590,9 @@ def report(args: argparse.Namespace) -> None:
         "records: neither task's mean below its single-task mean by more than the single-task seed std; "
         "— with fewer than two seeds). Stock's dev Δm% is left out: its "
         "textcat is scored on the mixed dev set, where entity tweets count as sentiment errors."
-        + notes + "\n\n" + gradient_text
+        + notes
+        + "\n\n"
+        + gradient_text
         + "![scores](scores.png)\n\n![weights](weights.png)\n"
     )
     print(table)
@@ -506,8 +610,11 @@ def charts(by_setup: Dict[str, List[dict]], args: argparse.Namespace) -> None:
     for ax, (task, metric) in zip(axes, METRICS.items()):
         names = [s for s in setups if all(task in r["scores"] for r in by_setup[s])]
         values = [[r["scores"][task] for r in by_setup[s]] for s in names]
-        ax.bar(names, [statistics.mean(v) for v in values],
-               yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values])
+        ax.bar(
+            names,
+            [statistics.mean(v) for v in values],
+            yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values],
+        )
         ax.set_title(f"{task}: {metric} (test)")
         ax.tick_params(axis="x", rotation=60)
     fig.tight_layout()
@@ -516,13 +623,18 @@ def charts(by_setup: Dict[str, List[dict]], args: argparse.Namespace) -> None:
 
     from spacy_mtl.training.plot import moving_average, read_trace
 
-    traces = sorted(args.training.glob("mtl-*-s0/weights.jsonl")) + sorted(args.training.glob(f"{DISTILL}*-s0/weights.jsonl"))
+    traces = sorted(args.training.glob("mtl-*-s0/weights.jsonl")) + sorted(
+        args.training.glob(f"{DISTILL}*-s0/weights.jsonl")
+    )
     if traces:
         fig, axes = plt.subplots(1, len(traces), figsize=(3.5 * len(traces), 3), squeeze=False)
         for ax, trace in zip(axes[0], traces):
             for task, series in sorted(read_trace(trace).items()):
-                ax.plot([s for s, _ in series["weight"]],
-                        moving_average([v for _, v in series["weight"]], 20), label=task)
+                ax.plot(
+                    [s for s, _ in series["weight"]],
+                    moving_average([v for _, v in series["weight"]], 20),
+                    label=task,
+                )
             ax.set_title(trace.parent.name[: -len("-s0")])
             ax.legend()
         fig.tight_layout()
@@ -534,21 +646,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser(
-        "train", help="train and score every setup for every seed", allow_abbrev=False,
+        "train",
+        help="train and score every setup for every seed",
+        allow_abbrev=False,
         epilog="Other options are config overrides for every run, as in `spacy train`: "
         "--components.transformer.model.mixed_precision false",
     )
     train.add_argument("--configs-dir", type=Path, default=Path("../configs"))
     train.add_argument("--seeds", default="0,1,2")
-    train.add_argument("--setups", default="", help="comma-separated subset of the baselines "
-                       f"({', '.join(BASELINES)}) and mtl-<strategy> setups (default: all)")
-    train.add_argument("--max-steps", type=int, help="[training] max_steps of every run (default: each config's)")
-    train.add_argument("--eval-frequency", type=int, help="[training] eval_frequency (default: each config's)")
+    train.add_argument(
+        "--setups",
+        default="",
+        help="comma-separated subset of the baselines "
+        f"({', '.join(BASELINES)}) and mtl-<strategy> setups (default: all)",
+    )
+    train.add_argument(
+        "--max-steps", type=int, help="[training] max_steps of every run (default: each config's)"
+    )
+    train.add_argument(
+        "--eval-frequency", type=int, help="[training] eval_frequency (default: each config's)"
+    )
     train.add_argument("--encoder", help="the shared encoder's name (default: each config's)")
-    train.add_argument("--gpu-id", default="auto", help="'auto' (GPU 0 if usable, else the CPU), -1, or a GPU id")
+    train.add_argument(
+        "--gpu-id", default="auto", help="'auto' (GPU 0 if usable, else the CPU), -1, or a GPU id"
+    )
     train.add_argument("--sampling", help="[corpora.train] sampling (default: each config's)")
-    train.add_argument("--jobs", type=int, default=1,
-                       help="runs trained at once (a large GPU has room for several; times then overlap)")
+    train.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs trained at once (a large GPU has room for several; times then overlap)",
+    )
     train.add_argument("--output", type=Path, default=Path("training/compare"))
     train.add_argument("--metrics", type=Path, default=Path("metrics/compare"))
     rep = commands.add_parser("report", help="write the table and the charts")

@@ -6,9 +6,10 @@ A student's config names OUTPUT_DIR as its encoder (`name`) and keeps some of it
 layers (`layers`), so that it starts from the teacher's fine-tuned layers, as
 DistilBERT starts from its teacher's.
 """
+
 import argparse
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import spacy
 from wasabi import msg
@@ -23,10 +24,15 @@ def main(argv=None) -> int:
     nlp = spacy.load(args.pipeline)
     model = nlp.get_pipe(args.component).model
     if model.attrs.get("quantize"):
-        msg.fail(f"{args.pipeline}: its encoder is {model.attrs['quantize']}; export the fp32 pipeline", exits=1)
+        msg.fail(
+            f"{args.pipeline}: its encoder is {model.attrs['quantize']}; export the fp32 pipeline",
+            exits=1,
+        )
     model.transformer.save_pretrained(args.output_dir)
     model.tokenizer.save_pretrained(args.output_dir)
-    msg.good(f"Saved the encoder of {args.pipeline} ({model.transformer.config.num_hidden_layers} layers) to {args.output_dir}")
+    msg.good(
+        f"Saved the encoder of {args.pipeline} ({model.transformer.config.num_hidden_layers} layers) to {args.output_dir}"
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ CSV repaired, see `repair_sentiment_text`). Each corpus is de-duplicated (majori
 annotation among copies), shuffled with the seed, capped if asked, and cut 80/10/10
 by `spacy_mtl.corpus.convert_reads`; the same seed gives byte-identical files.
 """
+
 import csv
 import html
 import importlib.util
@@ -92,19 +93,32 @@ def read_sentiment_csv(path: Path) -> ReadResult[CatsExample]:
             raise CorpusError(f"{where}: expected {len(header)} fields, got {len(row)}")
         label = row[i_label].strip().lower()
         if label not in SENTIMENT_LABELS:
-            raise CorpusError(f"{where}: unknown sentiment {row[i_label]!r} (expected one of {SENTIMENT_LABELS})")
+            raise CorpusError(
+                f"{where}: unknown sentiment {row[i_label]!r} (expected one of {SENTIMENT_LABELS})"
+            )
         text = repair_sentiment_text(row[i_text])
         repaired += text != row[i_text]
         text = " ".join(html.unescape(text).split())
         if not text:
             skipped["empty text"] += 1
             continue
-        examples.append(CatsExample(text, tuple((name, float(name == label)) for name in SENTIMENT_LABELS), where))
-    return ReadResult(path, examples, dict(skipped), [f"{repaired} texts repaired (mis-encoded characters)"])
+        examples.append(
+            CatsExample(
+                text, tuple((name, float(name == label)) for name in SENTIMENT_LABELS), where
+            )
+        )
+    return ReadResult(
+        path, examples, dict(skipped), [f"{repaired} texts repaired (mis-encoded characters)"]
+    )
 
 
 def prepare(
-    output_dir: Path, *, seed: int = 0, max_ner: int = 0, max_textcat: int = 0, printer: Optional[Printer] = None
+    output_dir: Path,
+    *,
+    seed: int = 0,
+    max_ner: int = 0,
+    max_textcat: int = 0,
+    printer: Optional[Printer] = None,
 ) -> Dict[str, Dict[str, Path]]:
     """Write both tasks' files; a cap of 0 keeps every example.
 
@@ -114,7 +128,9 @@ def prepare(
     caps = {"ner": max_ner, "textcat": max_textcat}
     for task, cap in caps.items():
         if cap < 0 or 0 < cap < 3:
-            raise ValueError(f"the cap on {task} examples must be 0 (none) or at least 3 (one per split), got {cap}")
+            raise ValueError(
+                f"the cap on {task} examples must be 0 (none) or at least 3 (one per split), got {cap}"
+            )
     reads = {
         "ner": {"train": read_iob(default_ner_path())},
         "textcat": {"train": read_sentiment_csv(default_cats_path())},
@@ -123,14 +139,22 @@ def prepare(
         notes = "".join(f"; {note}" for note in read["train"].notes)
         msg.info(f"{task}: {len(read['train'].examples)} examples in {read['train'].path}{notes}")
     limits = {task: cap for task, cap in caps.items() if cap}
-    return convert_reads(output_dir, reads, dedup=True, split=RATIOS, seed=seed, limits=limits, printer=msg)
+    return convert_reads(
+        output_dir, reads, dedup=True, split=RATIOS, seed=seed, limits=limits, printer=msg
+    )
 
 
 def main(
     # fmt: off
-    output_dir: Path = typer.Argument(..., help="Output directory: writes ner/ and textcat/{train,dev,test}.spacy"),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split; the same seed gives the same bytes"),
-    max_ner: int = typer.Option(0, "--max-ner", help="Cap on entity examples after de-duplication (0: all)"),
+    output_dir: Path = typer.Argument(
+        ..., help="Output directory: writes ner/ and textcat/{train,dev,test}.spacy"
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the split; the same seed gives the same bytes"
+    ),
+    max_ner: int = typer.Option(
+        0, "--max-ner", help="Cap on entity examples after de-duplication (0: all)"
+    ),
     max_textcat: int = typer.Option(0, "--max-textcat", help="Cap on sentiment examples (0: all)"),
     # fmt: on
 ) -> None:

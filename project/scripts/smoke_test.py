@@ -7,14 +7,15 @@ virtualenv needs (spaCy, torch, ...) is first copied into a local wheelhouse wit
 `pip download`, so that the install itself runs with `--no-index`, as an app's
 deployment would. Exits non-zero if installing, loading or annotating fails.
 """
+
 import argparse
 import json
 import os
-from pathlib import Path
 import shutil
 import subprocess
 import sys
 import venv
+from pathlib import Path
 
 TWEETS = [
     "Just landed in Paris , can't wait to see the Eiffel Tower !",
@@ -54,14 +55,35 @@ def build_wheelhouse(wheelhouse: Path) -> None:
     frozen = subprocess.run(
         # --all: setuptools too, which torch, spaCy and thinc require at run time.
         [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
-    wanted = [line for line in frozen if line and not line.startswith(("-e", "#")) and " @ " not in line
-              and not line.lower().startswith(("spacy-mtl", "en-"))]
+    wanted = [
+        line
+        for line in frozen
+        if line
+        and not line.startswith(("-e", "#"))
+        and " @ " not in line
+        and not line.lower().startswith(("spacy-mtl", "en-"))
+    ]
     requirements = wheelhouse / "requirements.txt"
     wheelhouse.mkdir(parents=True, exist_ok=True)
     requirements.write_text("\n".join(wanted) + "\n")
-    run([sys.executable, "-m", "pip", "download", "--no-deps", "--dest", wheelhouse, "-r", requirements], quiet=True)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--dest",
+            wheelhouse,
+            "-r",
+            requirements,
+        ],
+        quiet=True,
+    )
 
 
 def main() -> None:
@@ -75,7 +97,9 @@ def main() -> None:
     wheels = sorted(args.dist.glob("*.whl"))
     names = {wheel.name.split("-")[0] for wheel in wheels}
     if args.package not in names or "spacy_mtl" not in names:
-        raise SystemExit(f"{args.dist} must hold the {args.package} and spacy_mtl wheels; found {sorted(names)}")
+        raise SystemExit(
+            f"{args.dist} must hold the {args.package} and spacy_mtl wheels; found {sorted(names)}"
+        )
     for wheel in wheels:
         print(f"{wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
 
@@ -88,10 +112,26 @@ def main() -> None:
     # built a wheel holds spacy_mtl.egg-info). A packaged pipeline carries its encoder:
     # loading it needs no hub, so no offline variables either.
     env = {**os.environ, "PYTHONPATH": ""}
-    run([python, "-m", "pip", "install", "--no-index",
-         "--find-links", args.dist, "--find-links", args.wheelhouse, args.package], quiet=True, env=env)
+    run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--find-links",
+            args.dist,
+            "--find-links",
+            args.wheelhouse,
+            args.package,
+        ],
+        quiet=True,
+        env=env,
+    )
     run([python.absolute(), "-c", CHECK, args.package, json.dumps(TWEETS)], cwd=args.venv, env=env)
-    print(f"Smoke test passed: {args.package} installs from {args.dist} and loads in a fresh virtualenv")
+    print(
+        f"Smoke test passed: {args.package} installs from {args.dist} and loads in a fresh virtualenv"
+    )
 
 
 if __name__ == "__main__":

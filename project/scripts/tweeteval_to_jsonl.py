@@ -1,7 +1,8 @@
 """Join TweetEval's sentiment text and label files into JSONL for the converter.
 
-    python scripts/tweeteval_to_jsonl.py assets/tweeteval assets/tweeteval/train.jsonl
+python scripts/tweeteval_to_jsonl.py assets/tweeteval assets/tweeteval/train.jsonl
 """
+
 import json
 import sys
 from pathlib import Path

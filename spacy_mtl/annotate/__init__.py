@@ -7,8 +7,19 @@
 - `ray`: the same annotation in a pool of Ray actors (`spacy-mtl[ray]`);
 - `report`: the entity × sentiment table of an annotated stream.
 """
+
 from .output import ANNOTATION_FIELDS, ProblemLog, default_errors_path, record_line, repair_output
-from .read import DEFAULT_MAX_CHARS, FORMATS, PROBLEMS, STDIO, Item, Post, Problem, input_format_of, read_posts
+from .read import (
+    DEFAULT_MAX_CHARS,
+    FORMATS,
+    PROBLEMS,
+    STDIO,
+    Item,
+    Post,
+    Problem,
+    input_format_of,
+    read_posts,
+)
 from .stream import Stats, annotate_file
 from .workers import DEFAULT_BATCH_SIZE, Annotation, annotate_batches, annotate_texts, load_pipeline
 

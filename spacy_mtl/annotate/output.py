@@ -7,6 +7,7 @@ input skipped, so that the output ends as an uninterrupted run's would. Problems
 are reported as they are read, so the problem file may run ahead of the output;
 a resumed run first cuts it back to the last post the output holds.
 """
+
 import json
 import os
 import sys
@@ -37,7 +38,6 @@ def record_line(post: Post, annotation: Annotation, line_field: Optional[str] = 
     if line_field is not None:
         record[line_field] = post.line
     return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
-
 
 
 def default_errors_path(output: Union[str, Path]) -> Optional[Path]:
@@ -142,9 +142,10 @@ class ProblemLog:
         if self.stream is None:
             tqdm.write(f"line {problem.line}: {problem.kind}: {problem.message}", file=sys.stderr)
         else:
-            self.stream.write(json.dumps(problem.to_json(), ensure_ascii=False).encode("utf-8") + b"\n")
+            self.stream.write(
+                json.dumps(problem.to_json(), ensure_ascii=False).encode("utf-8") + b"\n"
+            )
 
     def flush(self) -> None:
         if self.stream is not None:
             self.stream.flush()
-

@@ -17,6 +17,7 @@ command skips them; it is the local command that reports them line by line.
 
 Ray is an optional dependency (`pip install "spacy-mtl[ray]"`), imported only here.
 """
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
@@ -44,7 +45,12 @@ def cat_labels(nlp: Any) -> List[str]:
     """
     from spacy.pipeline import TextCategorizer
 
-    labels = [label for _, pipe in nlp.pipeline if isinstance(pipe, TextCategorizer) for label in pipe.labels]
+    labels = [
+        label
+        for _, pipe in nlp.pipeline
+        if isinstance(pipe, TextCategorizer)
+        for label in pipe.labels
+    ]
     return list(dict.fromkeys(labels))
 
 
@@ -59,8 +65,15 @@ class PipelineActor:
     use_gpu (bool): run on the GPU Ray gave the actor (its cuda:0).
     """
 
-    def __init__(self, model: Model, text_field: str, batch_size: int, max_chars: int, num_threads: int,
-                 use_gpu: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: Model,
+        text_field: str,
+        batch_size: int,
+        max_chars: int,
+        num_threads: int,
+        use_gpu: bool,
+    ) -> None:
         import pyarrow as pa
         import torch
 
@@ -72,14 +85,24 @@ class PipelineActor:
         # Explicit types: a batch without a single entity must give the same schema
         # as the others, or the blocks could not be written to one Parquet dataset.
         self.cats_type = pa.struct([(label, pa.float64()) for label in cat_labels(self.nlp)])
-        self.ents_type = pa.list_(pa.struct([("text", pa.string()), ("label", pa.string()),
-                                             ("start_char", pa.int64()), ("end_char", pa.int64())]))  # fmt: skip
+        self.ents_type = pa.list_(
+            pa.struct(
+                [
+                    ("text", pa.string()),
+                    ("label", pa.string()),
+                    ("start_char", pa.int64()),
+                    ("end_char", pa.int64()),
+                ]
+            )
+        )
 
     def __call__(self, batch: "pyarrow.Table") -> "pyarrow.Table":
         import pyarrow as pa
 
         if self.text_field not in batch.column_names:
-            raise ValueError(f"The dataset has no column {self.text_field!r}: it has {batch.column_names}")
+            raise ValueError(
+                f"The dataset has no column {self.text_field!r}: it has {batch.column_names}"
+            )
         keep, texts = [], []
         for row, value in enumerate(batch.column(self.text_field).to_pylist()):
             if text_problem(value, self.text_field) is None:
@@ -122,9 +145,13 @@ def annotate(
     return dataset.map_batches(
         PipelineActor,
         fn_constructor_kwargs={
-            "model": str(model), "text_field": text_field, "batch_size": batch_size, "max_chars": max_chars,
-            "num_threads": max(1, int(num_cpus)), "use_gpu": num_gpus > 0,
-        },  # fmt: skip
+            "model": str(model),
+            "text_field": text_field,
+            "batch_size": batch_size,
+            "max_chars": max_chars,
+            "num_threads": max(1, int(num_cpus)),
+            "use_gpu": num_gpus > 0,
+        },
         batch_size=batch_size,
         batch_format="pyarrow",
         # A fixed pool (`concurrency=` says the same, deprecated since Ray 2.51).
@@ -150,7 +177,10 @@ def read(path: Union[str, Path], input_format: Optional[str] = None) -> "ray.dat
     # whatever its extension (e.g. .ndjson). Reading costs little next to the
     # pipeline, and a read task that waited for a CPU would wait for ever where the
     # actors hold them all (2 actors on 2 CPUs): Ray Data hangs.
-    options: Dict[str, Any] = {"num_cpus": 0, **({"file_extensions": None} if Path(path).is_file() else {})}
+    options: Dict[str, Any] = {
+        "num_cpus": 0,
+        **({"file_extensions": None} if Path(path).is_file() else {}),
+    }
     if input_format == "jsonl":
         return ray.data.read_json(str(path), **options)
     if input_format == "csv":
@@ -199,7 +229,13 @@ def annotate_files(
         ray.init(address=address)
     column = "text" if input_format_of(input_path, input_format) == "text" else text_field
     annotated = annotate(
-        read(input_path, input_format), model, text_field=column, batch_size=batch_size, concurrency=concurrency,
-        num_cpus=num_cpus, num_gpus=num_gpus, max_chars=max_chars,
-    )  # fmt: skip
+        read(input_path, input_format),
+        model,
+        text_field=column,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
+        max_chars=max_chars,
+    )
     write(annotated, output_path)

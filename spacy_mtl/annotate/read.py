@@ -14,6 +14,7 @@ escape of a lone surrogate), malformed JSON or CSV, not a JSON object, no text f
 `max_chars` is annotated on its first `max_chars` characters and reported as
 "truncated"; its field is still passed through whole.
 """
+
 import csv
 import json
 import re
@@ -27,14 +28,21 @@ DEFAULT_MAX_CHARS = 10_000
 #: "-" as a path: stdin or stdout.
 STDIO = "-"
 #: The problem kinds; all but "truncated" skip their line.
-PROBLEMS = ("not_utf8", "malformed_json", "not_an_object", "malformed_csv", "missing_text", "not_text", "empty",
-            "truncated")  # fmt: skip
+PROBLEMS = (
+    "not_utf8",
+    "malformed_json",
+    "not_an_object",
+    "malformed_csv",
+    "missing_text",
+    "not_text",
+    "empty",
+    "truncated",
+)
 #: Characters of the offending line that a problem report quotes.
 SNIPPET_CHARS = 200
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,13 @@ class Problem:
         return self.kind != "truncated"
 
     def to_json(self) -> Dict[str, Any]:
-        return {"line": self.line, "kind": self.kind, "skipped": self.skipped, "message": self.message,
-                "snippet": self.snippet}  # fmt: skip
+        return {
+            "line": self.line,
+            "kind": self.kind,
+            "skipped": self.skipped,
+            "message": self.message,
+            "snippet": self.snippet,
+        }
 
 
 Item = Union[Post, Problem]
@@ -123,7 +136,11 @@ def truncate(text: str, max_chars: int) -> str:
 
 
 def read_posts(
-    lines: Iterable[bytes], input_format: str, *, text_field: str = "text", max_chars: int = DEFAULT_MAX_CHARS
+    lines: Iterable[bytes],
+    input_format: str,
+    *,
+    text_field: str = "text",
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> Iterator[Item]:
     """The posts of an input, and the problems of its bad lines, in line order.
 
@@ -151,11 +168,18 @@ def _printable(text: str) -> str:
 
 
 def _raw_snippet(raw: bytes) -> str:
-    return raw[: SNIPPET_CHARS * 4].decode("utf-8", "backslashreplace")[:SNIPPET_CHARS].rstrip("\r\n")
+    return (
+        raw[: SNIPPET_CHARS * 4].decode("utf-8", "backslashreplace")[:SNIPPET_CHARS].rstrip("\r\n")
+    )
 
 
 def _checked(
-    line: int, record: Dict[str, Any], value: Any, text_field: str, max_chars: int, snippet: Callable[[], str]
+    line: int,
+    record: Dict[str, Any],
+    value: Any,
+    text_field: str,
+    max_chars: int,
+    snippet: Callable[[], str],
 ) -> Iterator[Item]:
     # `snippet` is a callable: only a bad line pays for its quote.
     problem = text_problem(value, text_field)
@@ -174,7 +198,9 @@ def _decode(number: int, raw: bytes) -> Union[str, Problem]:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        message = f"byte 0x{raw[error.start]:02x} at byte {error.start + 1} of the line is not UTF-8"
+        message = (
+            f"byte 0x{raw[error.start]:02x} at byte {error.start + 1} of the line is not UTF-8"
+        )
         return Problem(number, "not_utf8", message, _raw_snippet(raw))
 
 
@@ -193,15 +219,31 @@ def _jsonl_items(lines: Iterable[bytes], text_field: str, max_chars: int) -> Ite
             yield Problem(number, "malformed_json", str(error), _printable(line.rstrip("\r\n")))
             continue
         if not isinstance(record, dict):
-            yield Problem(number, "not_an_object", f"a JSON {type(record).__name__}, not an object", _printable(line))
+            yield Problem(
+                number,
+                "not_an_object",
+                f"a JSON {type(record).__name__}, not an object",
+                _printable(line),
+            )
             continue
         # Valid UTF-8 can still escape a lone surrogate ("\udc80"), which no UTF-8
         # output can hold; only lines with such an escape need the check.
         if _SURROGATE_ESCAPE.search(raw) and _holds_surrogate(record):
-            yield Problem(number, "not_utf8", "a \\u escape encodes a lone surrogate, not a character", _printable(line))
+            yield Problem(
+                number,
+                "not_utf8",
+                "a \\u escape encodes a lone surrogate, not a character",
+                _printable(line),
+            )
             continue
-        yield from _checked(number, record, record.get(text_field), text_field, max_chars,
-                            lambda line=line: _printable(line.rstrip("\r\n")))  # fmt: skip
+        yield from _checked(
+            number,
+            record,
+            record.get(text_field),
+            text_field,
+            max_chars,
+            lambda line=line: _printable(line.rstrip("\r\n")),
+        )
 
 
 def _holds_surrogate(record: Dict[str, Any]) -> bool:
@@ -221,7 +263,9 @@ def _text_items(lines: Iterable[bytes], max_chars: int) -> Iterator[Item]:
         # Only the line break goes: offsets of entities count from the line's start.
         text = line[:-1] if line.endswith("\n") else line
         text = text[:-1] if text.endswith("\r") else text
-        yield from _checked(number, {"text": text}, text, "text", max_chars, lambda text=text: _printable(text))
+        yield from _checked(
+            number, {"text": text}, text, "text", max_chars, lambda text=text: _printable(text)
+        )
 
 
 def _csv_items(lines: Iterable[bytes], text_field: str, max_chars: int) -> Iterator[Item]:
@@ -240,11 +284,15 @@ def _csv_items(lines: Iterable[bytes], text_field: str, max_chars: int) -> Itera
     if any(_SURROGATE.search(name) for name in header):
         raise ValueError("CSV header (line 1): not UTF-8")
     if text_field not in header:
-        raise ValueError(f"CSV header has no column {text_field!r}: it has {', '.join(map(repr, header))}")
+        raise ValueError(
+            f"CSV header has no column {text_field!r}: it has {', '.join(map(repr, header))}"
+        )
     return _csv_rows(reader, header, header.index(text_field), text_field, max_chars)
 
 
-def _csv_rows(reader: Any, header: List[str], column: int, text_field: str, max_chars: int) -> Iterator[Item]:
+def _csv_rows(
+    reader: Any, header: List[str], column: int, text_field: str, max_chars: int
+) -> Iterator[Item]:
     while True:
         start = reader.line_num + 1
         try:
@@ -254,6 +302,7 @@ def _csv_rows(reader: Any, header: List[str], column: int, text_field: str, max_
         except csv.Error as error:
             yield Problem(start, "malformed_csv", str(error))
             continue
+
         def snippet(row: List[str] = row) -> str:
             return _printable(",".join(row))
 
@@ -262,7 +311,13 @@ def _csv_rows(reader: Any, header: List[str], column: int, text_field: str, max_
         elif any(_SURROGATE.search(value) for value in row):
             yield Problem(start, "not_utf8", "the record holds bytes that are not UTF-8", snippet())
         elif len(row) != len(header):
-            yield Problem(start, "malformed_csv", f"{len(row)} fields; the header has {len(header)}", snippet())
+            yield Problem(
+                start,
+                "malformed_csv",
+                f"{len(row)} fields; the header has {len(header)}",
+                snippet(),
+            )
         else:
-            yield from _checked(start, dict(zip(header, row)), row[column], text_field, max_chars, snippet)
-
+            yield from _checked(
+                start, dict(zip(header, row)), row[column], text_field, max_chars, snippet
+            )

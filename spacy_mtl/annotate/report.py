@@ -8,12 +8,13 @@ most probable one. `write_report` writes the table as CSV (every entity) and
 Markdown (the most mentioned), and a PNG bar chart of the most mentioned with
 their sentiment split (matplotlib: `spacy-mtl[plot]`).
 """
-from collections import Counter, defaultdict
+
 import csv
-from dataclasses import dataclass
 import json
-from pathlib import Path
 import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Tuple, Union
 
 #: Colours of the chart's classes by name; other classes take matplotlib's cycle.
@@ -60,7 +61,11 @@ def read_annotated(path: Union[str, Path]) -> Iterator[object]:
         files: Iterable = [sys.stdin]
     else:
         path = Path(path)
-        paths = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl")) if path.is_dir() else [path]
+        paths = (
+            sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl"))
+            if path.is_dir()
+            else [path]
+        )
         files = (p.open(encoding="utf-8", errors="replace") for p in paths)
     for file in files:
         with file:
@@ -86,8 +91,11 @@ def entity_sentiment(records: Iterable[object]) -> Tally:
     spellings: Dict[Tuple[str, str], Counter] = defaultdict(Counter)
     posts = bad = 0
     for record in records:
-        if not (isinstance(record, Mapping) and isinstance(record.get("cats"), Mapping)
-                and isinstance(record.get("ents"), list)):  # fmt: skip
+        if not (
+            isinstance(record, Mapping)
+            and isinstance(record.get("cats"), Mapping)
+            and isinstance(record.get("ents"), list)
+        ):
             bad += 1
             continue
         posts += 1
@@ -105,8 +113,12 @@ def entity_sentiment(records: Iterable[object]) -> Tally:
                 seen.add(key)
                 counts[key][feeling] += 1
     rows = [
-        EntityRow(spellings[key].most_common(1)[0][0], key[1], sum(feelings.values()),
-                  {label: feelings[label] for label in classes})  # fmt: skip
+        EntityRow(
+            spellings[key].most_common(1)[0][0],
+            key[1],
+            sum(feelings.values()),
+            {label: feelings[label] for label in classes},
+        )
         for key, feelings in counts.items()
     ]
     rows.sort(key=lambda row: (-row.posts, row.text.lower(), row.label))
@@ -119,7 +131,9 @@ def write_csv(tally: Tally, path: Path) -> None:
         writer = csv.writer(file)
         writer.writerow(["entity", "label", "posts", *tally.classes])
         for row in tally.rows:
-            writer.writerow([row.text, row.label, row.posts, *(row.classes[label] for label in tally.classes)])
+            writer.writerow(
+                [row.text, row.label, row.posts, *(row.classes[label] for label in tally.classes)]
+            )
 
 
 def markdown(tally: Tally, top: int) -> str:
@@ -141,7 +155,9 @@ def markdown(tally: Tally, top: int) -> str:
     ]
     for row in tally.rows[:top]:
         cells = [cell(row.classes[label], row.posts) for label in tally.classes]
-        lines.append(f"| {escape(row.text)} | {row.label} | {row.posts} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {escape(row.text)} | {row.label} | {row.posts} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -153,7 +169,9 @@ def draw_chart(tally: Tally, path: Path, top: int) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError("The report's chart needs matplotlib: pip install 'spacy-mtl[plot]'") from None
+        raise ImportError(
+            "The report's chart needs matplotlib: pip install 'spacy-mtl[plot]'"
+        ) from None
     rows = tally.rows[:top][::-1]
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * max(len(rows), 1)))
     names = [f"{row.text} ({row.label})" for row in rows]
@@ -161,10 +179,14 @@ def draw_chart(tally: Tally, path: Path, top: int) -> None:
     cycle = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
     for label in tally.classes:
         values = [row.classes[label] for row in rows]
-        ax.barh(names, values, left=left, label=label, color=COLOURS.get(label.lower()) or next(cycle))
+        ax.barh(
+            names, values, left=left, label=label, color=COLOURS.get(label.lower()) or next(cycle)
+        )
         left = [a + b for a, b in zip(left, values)]
     ax.set_xlabel("posts that mention the entity")
-    ax.set_title(f"The {len(rows)} most mentioned entities in {tally.posts:,} posts, by the posts' sentiment")
+    ax.set_title(
+        f"The {len(rows)} most mentioned entities in {tally.posts:,} posts, by the posts' sentiment"
+    )
     if tally.classes:
         ax.legend(loc="lower right")
     fig.tight_layout()
@@ -172,7 +194,9 @@ def draw_chart(tally: Tally, path: Path, top: int) -> None:
     plt.close(fig)
 
 
-def write_report(annotated: Union[str, Path], output_dir: Union[str, Path], top: int = 20) -> Tuple[Tally, Dict[str, Path]]:
+def write_report(
+    annotated: Union[str, Path], output_dir: Union[str, Path], top: int = 20
+) -> Tuple[Tally, Dict[str, Path]]:
     """Tally an annotated file and write entities.csv, entities.md and entities.png.
 
     annotated (Union[str, Path]): the JSONL that `spacy mtl annotate` wrote, a
@@ -187,8 +211,11 @@ def write_report(annotated: Union[str, Path], output_dir: Union[str, Path], top:
         raise ValueError(f"{annotated}: no annotated records (JSON lines with 'cats' and 'ents')")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    files = {"csv": output_dir / "entities.csv", "markdown": output_dir / "entities.md",
-             "chart": output_dir / "entities.png"}  # fmt: skip
+    files = {
+        "csv": output_dir / "entities.csv",
+        "markdown": output_dir / "entities.md",
+        "chart": output_dir / "entities.png",
+    }
     write_csv(tally, files["csv"])
     files["markdown"].write_text(markdown(tally, top), encoding="utf-8")
     draw_chart(tally, files["chart"], top)

@@ -4,6 +4,7 @@ This is what `spacy mtl annotate` runs: `read` turns the input's lines into post
 and problems, `workers` annotates the posts a batch at a time, `output` writes the
 lines, reports the problems and resumes a killed run.
 """
+
 import sys
 import time
 import warnings
@@ -19,11 +20,11 @@ from .output import (
     ANNOTATION_FIELDS,
     ProblemLog,
     check_resume,
-    skip_posts,
-    trim_problems,
     default_errors_path,
     record_line,
     repair_output,
+    skip_posts,
+    trim_problems,
 )
 from .read import DEFAULT_MAX_CHARS, STDIO, Item, Post, Problem, input_format_of, read_posts
 from .workers import DEFAULT_BATCH_SIZE, Model, annotate_batches
@@ -51,8 +52,9 @@ class Stats:
         return sum(n for kind, n in self.problems.items() if kind != "truncated")
 
 
-
-def _batches(items: Iterable[Item], size: int, report: Callable[[Problem], None]) -> Iterator[List[Post]]:
+def _batches(
+    items: Iterable[Item], size: int, report: Callable[[Problem], None]
+) -> Iterator[List[Post]]:
     batch: List[Post] = []
     for item in items:
         if isinstance(item, Problem):
@@ -64,7 +66,6 @@ def _batches(items: Iterable[Item], size: int, report: Callable[[Problem], None]
             batch = []
     if batch:
         yield batch
-
 
 
 def annotate_file(
@@ -112,11 +113,17 @@ def annotate_file(
     if output is None and resume:
         raise ValueError("--resume needs an output file: it continues where the file ends")
     problems_path = default_errors_path(output_path) if errors_path is None else errors_path
-    problems_path = None if problems_path is None or str(problems_path) == STDIO else Path(problems_path)
+    problems_path = (
+        None if problems_path is None or str(problems_path) == STDIO else Path(problems_path)
+    )
     done = repair_output(output) if resume and output is not None and output.exists() else 0
     stats = Stats(resumed=done)
     with ExitStack() as stack:
-        source = sys.stdin.buffer if str(input_path) == STDIO else stack.enter_context(open(input_path, "rb"))
+        source = (
+            sys.stdin.buffer
+            if str(input_path) == STDIO
+            else stack.enter_context(open(input_path, "rb"))
+        )
         items = read_posts(source, input_format, text_field=text_field, max_chars=max_chars)
         if resume and output is not None:
             last_line = 0
@@ -127,21 +134,36 @@ def annotate_file(
             if problems_path is not None:
                 trim_problems(problems_path, last_line)
         mode = "ab" if resume else "wb"
-        log = ProblemLog(None if problems_path is None else stack.enter_context(open(problems_path, mode)))
+        log = ProblemLog(
+            None if problems_path is None else stack.enter_context(open(problems_path, mode))
+        )
         out = sys.stdout.buffer if output is None else stack.enter_context(open(output, mode))
-        bar = stack.enter_context(tqdm(disable=not progress, unit=" posts", file=sys.stderr, dynamic_ncols=True))
+        bar = stack.enter_context(
+            tqdm(disable=not progress, unit=" posts", file=sys.stderr, dynamic_ncols=True)
+        )
         batches = _batches(items, batch_size, log.report)
         replaced = set(ANNOTATION_FIELDS) | ({line_field} if line_field else set())
         for batch, annotations in annotate_batches(
-            batches, model, batch_size=batch_size, n_process=n_process, gpu_id=gpu_id, code_path=code_path
+            batches,
+            model,
+            batch_size=batch_size,
+            n_process=n_process,
+            gpu_id=gpu_id,
+            code_path=code_path,
         ):
             if replaced:
                 for post in batch:
                     for name in replaced & post.record.keys():
-                        warnings.warn(f"Input line {post.line} has a field {name!r}: the annotation replaces it, "
-                                      "there and on every later line")  # fmt: skip
+                        warnings.warn(
+                            f"Input line {post.line} has a field {name!r}: the annotation replaces it, "
+                            "there and on every later line",
+                            stacklevel=2,
+                        )
                         replaced.discard(name)
-            lines = [record_line(post, annotation, line_field) for post, annotation in zip(batch, annotations)]
+            lines = [
+                record_line(post, annotation, line_field)
+                for post, annotation in zip(batch, annotations)
+            ]
             # Problems first: the problem file then always covers the output.
             log.flush()
             out.write(b"".join(lines))
@@ -153,4 +175,3 @@ def annotate_file(
     stats.problems = log.counts
     stats.seconds = time.perf_counter() - start
     return stats
-

@@ -4,6 +4,7 @@ Each batch runs inside spaCy's `nlp.memory_zone()`, so the vocabulary does not g
 with every new word of an endless stream; a worker sends back only the cats and
 entities of its posts.
 """
+
 import multiprocessing
 import os
 import signal
@@ -40,8 +41,6 @@ class Annotation(NamedTuple):
     words: int
 
 
-
-
 def load_pipeline(model: Model, gpu_id: int = -1) -> Language:
     """spacy.load `model` on the device `gpu_id` (-1: the CPU).
 
@@ -55,11 +54,20 @@ def load_pipeline(model: Model, gpu_id: int = -1) -> Language:
 
 def entities(doc: Doc) -> List[Dict[str, Any]]:
     """The entities of `doc` as the output records hold them."""
-    return [{"text": ent.text, "label": ent.label_, "start_char": ent.start_char, "end_char": ent.end_char}
-            for ent in doc.ents]  # fmt: skip
+    return [
+        {
+            "text": ent.text,
+            "label": ent.label_,
+            "start_char": ent.start_char,
+            "end_char": ent.end_char,
+        }
+        for ent in doc.ents
+    ]
 
 
-def annotate_texts(nlp: Language, texts: List[str], batch_size: int = DEFAULT_BATCH_SIZE) -> List[Annotation]:
+def annotate_texts(
+    nlp: Language, texts: List[str], batch_size: int = DEFAULT_BATCH_SIZE
+) -> List[Annotation]:
     """Annotate texts, inside one memory zone.
 
     nlp (Language): the pipeline.
@@ -70,15 +78,19 @@ def annotate_texts(nlp: Language, texts: List[str], batch_size: int = DEFAULT_BA
     # The strings and lexemes of words first seen here are freed when the zone ends:
     # on an endless stream the vocabulary would otherwise grow with every new word.
     with nlp.memory_zone():
-        return [Annotation(dict(doc.cats), entities(doc), len(doc)) for doc in nlp.pipe(texts, batch_size=batch_size)]
-
+        return [
+            Annotation(dict(doc.cats), entities(doc), len(doc))
+            for doc in nlp.pipe(texts, batch_size=batch_size)
+        ]
 
 
 # What a worker process holds: its settings, then its pipeline once loaded.
 _worker: Dict[str, Any] = {}
 
 
-def _start_worker(model: str, gpu_id: int, batch_size: int, code_path: Optional[str], parent: int) -> None:
+def _start_worker(
+    model: str, gpu_id: int, batch_size: int, code_path: Optional[str], parent: int
+) -> None:
     # One torch thread per process: n processes on n cores, none competing with the
     # others for cores. The HF tokenizer's own thread pool likewise.
     import torch
@@ -147,7 +159,13 @@ def annotate_batches(
         n_process,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
-        initargs=(str(model), gpu_id, batch_size, None if code_path is None else str(code_path), os.getpid()),
+        initargs=(
+            str(model),
+            gpu_id,
+            batch_size,
+            None if code_path is None else str(code_path),
+            os.getpid(),
+        ),
     )
     pending: Deque[Tuple[List[Post], "Future[List[Annotation]]"]] = deque()
     try:
@@ -161,4 +179,3 @@ def annotate_batches(
             yield done, future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-

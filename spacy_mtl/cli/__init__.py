@@ -4,6 +4,7 @@ spaCy imports the modules of the `spacy_cli` entry-point group before it builds 
 command line (`spacy.cli.setup_cli`); importing this package adds the `mtl` group to
 spaCy's typer app, as spacy-huggingface-hub adds `spacy huggingface-hub`.
 """
+
 import typer
 from spacy.cli import app
 

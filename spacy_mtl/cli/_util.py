@@ -1,6 +1,7 @@
 """What the `spacy mtl` commands share: the device option, `--code`, one-line errors."""
-from contextlib import contextmanager
+
 import math
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
@@ -79,7 +80,9 @@ def weighting_sections(config: Mapping[str, Any]) -> Dict[str, List[str]]:
 
 
 @contextmanager
-def value_errors_as_one_line(verbose: bool = False, config: Optional[Mapping[str, Any]] = None) -> Iterator[None]:
+def value_errors_as_one_line(
+    verbose: bool = False, config: Optional[Mapping[str, Any]] = None
+) -> Iterator[None]:
     """Print a ValueError raised inside the block as one `✘` line and exit with 1.
 
     spaCy's `show_validation_error` covers the config's types and interpolation; a

@@ -8,15 +8,22 @@
 The reading, checking, annotating and resuming are spacy_mtl.annotate's; `--ray`
 is spacy_mtl.annotate.ray's. Messages go to stderr: stdout may be the annotated stream.
 """
+
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
-import sys
 from typing import Optional
 
 import typer
 from wasabi import msg
 
-from ..annotate import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHARS, STDIO, annotate_file, default_errors_path
+from ..annotate import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_CHARS,
+    STDIO,
+    annotate_file,
+    default_errors_path,
+)
 from ..device import describe_device, resolve_gpu_id
 from . import mtl_cli
 from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code
@@ -32,22 +39,75 @@ def _say(kind: str, text: str, exits: Optional[int] = None) -> None:
 def annotate_cli(
     # fmt: off
     model: str = typer.Argument(..., help="Pipeline directory or installed package name"),
-    input_path: str = typer.Argument(..., help="Posts: .jsonl/.ndjson, .csv (with a header) or .txt (one post a line); '-': stdin (give --format)"),
-    output_path: str = typer.Argument(..., help="JSONL file to write; '-': stdout. With --ray a directory of JSONL files, or of Parquet files if it ends in .parquet"),
-    input_format: Optional[str] = typer.Option(None, "--format", "-f", help="Input format where the extension does not say: jsonl, csv or text"),
-    text_field: str = typer.Option("text", "--text-field", "-t", help="Field (JSONL) or column (CSV) that holds the post"),
-    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", "-b", min=1, help="Posts per batch: per nlp.pipe call, memory zone and write"),
-    n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="Processes (with --ray: actors), each loading the pipeline once; more than 1: one torch thread each"),
-    max_chars: int = typer.Option(DEFAULT_MAX_CHARS, "--max-chars", min=0, help="Annotate a longer post on its first MAX_CHARS characters (reported, not skipped); 0: no limit"),
-    errors_path: Optional[str] = typer.Option(None, "--errors", help="Where skipped and truncated lines are reported, a JSON line each (default OUTPUT.errors.jsonl; stderr when OUTPUT is '-'); '-': stderr"),
-    line_field: Optional[str] = typer.Option(None, "--line-field", help="Also write each post's input line number in this field"),
-    resume: bool = typer.Option(False, "--resume", "-R", help="Continue an OUTPUT a killed run left: its torn last line is cut, and as many valid input lines skipped as it holds"),
+    input_path: str = typer.Argument(
+        ...,
+        help="Posts: .jsonl/.ndjson, .csv (with a header) or .txt (one post a line); '-': stdin (give --format)",
+    ),
+    output_path: str = typer.Argument(
+        ...,
+        help="JSONL file to write; '-': stdout. With --ray a directory of JSONL files, or of Parquet files if it ends in .parquet",
+    ),
+    input_format: Optional[str] = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="Input format where the extension does not say: jsonl, csv or text",
+    ),
+    text_field: str = typer.Option(
+        "text", "--text-field", "-t", help="Field (JSONL) or column (CSV) that holds the post"
+    ),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE,
+        "--batch-size",
+        "-b",
+        min=1,
+        help="Posts per batch: per nlp.pipe call, memory zone and write",
+    ),
+    n_process: int = typer.Option(
+        1,
+        "--n-process",
+        "-n",
+        min=1,
+        help="Processes (with --ray: actors), each loading the pipeline once; more than 1: one torch thread each",
+    ),
+    max_chars: int = typer.Option(
+        DEFAULT_MAX_CHARS,
+        "--max-chars",
+        min=0,
+        help="Annotate a longer post on its first MAX_CHARS characters (reported, not skipped); 0: no limit",
+    ),
+    errors_path: Optional[str] = typer.Option(
+        None,
+        "--errors",
+        help="Where skipped and truncated lines are reported, a JSON line each (default OUTPUT.errors.jsonl; stderr when OUTPUT is '-'); '-': stderr",
+    ),
+    line_field: Optional[str] = typer.Option(
+        None, "--line-field", help="Also write each post's input line number in this field"
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        "-R",
+        help="Continue an OUTPUT a killed run left: its torn last line is cut, and as many valid input lines skipped as it holds",
+    ),
     gpu_id: str = typer.Option("auto", "--gpu-id", "-g", help=GPU_HELP, callback=check_gpu_id),
     code_path: Optional[Path] = typer.Option(None, "--code", "-c", help=CODE_HELP),
-    use_ray: bool = typer.Option(False, "--ray", help="Annotate in a pool of Ray actors (spacy-mtl[ray]), reading and writing with Ray Data"),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join ('auto': the one this machine is part of); default: RAY_ADDRESS, else a new local instance"),
-    ray_cpus: float = typer.Option(1.0, "--ray-cpus", help="CPUs per Ray actor (its torch threads)"),
-    ray_gpus: float = typer.Option(0.0, "--ray-gpus", help="GPUs per Ray actor; above 0 the pipeline runs on the actor's GPU"),
+    use_ray: bool = typer.Option(
+        False,
+        "--ray",
+        help="Annotate in a pool of Ray actors (spacy-mtl[ray]), reading and writing with Ray Data",
+    ),
+    ray_address: Optional[str] = typer.Option(
+        None,
+        "--ray-address",
+        help="Ray cluster to join ('auto': the one this machine is part of); default: RAY_ADDRESS, else a new local instance",
+    ),
+    ray_cpus: float = typer.Option(
+        1.0, "--ray-cpus", help="CPUs per Ray actor (its torch threads)"
+    ),
+    ray_gpus: float = typer.Option(
+        0.0, "--ray-gpus", help="GPUs per Ray actor; above 0 the pipeline runs on the actor's GPU"
+    ),
     # fmt: on
 ) -> None:
     """
@@ -61,22 +121,56 @@ def annotate_cli(
     """
     if use_ray:
         if resume or errors_path or line_field or STDIO in (input_path, output_path):
-            _say("fail", "--ray reads and writes with Ray Data: it has no --resume, --errors, --line-field or '-'", 1)
-        _annotate_with_ray(model, input_path, output_path, input_format, text_field, batch_size, n_process,
-                           max_chars, ray_address, ray_cpus, ray_gpus)  # fmt: skip
+            _say(
+                "fail",
+                "--ray reads and writes with Ray Data: it has no --resume, --errors, --line-field or '-'",
+                1,
+            )
+        _annotate_with_ray(
+            model,
+            input_path,
+            output_path,
+            input_format,
+            text_field,
+            batch_size,
+            n_process,
+            max_chars,
+            ray_address,
+            ray_cpus,
+            ray_gpus,
+        )
         return
     import_code(code_path)
     device = resolve_gpu_id(gpu_id)
-    where = describe_device(device) if n_process == 1 else f"{n_process} processes on {describe_device(device)}"
+    where = (
+        describe_device(device)
+        if n_process == 1
+        else f"{n_process} processes on {describe_device(device)}"
+    )
     _say("info", f"Annotating with {model} on {where}")
     try:
         stats = annotate_file(
-            model, input_path, output_path, input_format=input_format, text_field=text_field, batch_size=batch_size,
-            n_process=n_process, gpu_id=device, max_chars=max_chars, line_field=line_field, errors_path=errors_path,
-            resume=resume, progress=sys.stderr.isatty(), code_path=code_path,
-        )  # fmt: skip
+            model,
+            input_path,
+            output_path,
+            input_format=input_format,
+            text_field=text_field,
+            batch_size=batch_size,
+            n_process=n_process,
+            gpu_id=device,
+            max_chars=max_chars,
+            line_field=line_field,
+            errors_path=errors_path,
+            resume=resume,
+            progress=sys.stderr.isatty(),
+            code_path=code_path,
+        )
     except KeyboardInterrupt:
-        _say("warn", f"Interrupted: {output_path} ends with whole lines; the same command with --resume goes on", 130)
+        _say(
+            "warn",
+            f"Interrupted: {output_path} ends with whole lines; the same command with --resume goes on",
+            130,
+        )
     except (OSError, ValueError) as error:
         _say("fail", " ".join(str(error).split()) or type(error).__name__, 1)
     problems = errors_path if errors_path is not None else default_errors_path(output_path)
@@ -108,9 +202,18 @@ def _annotate_with_ray(
         from ..annotate.ray import annotate_files
 
         annotate_files(
-            model, input_path, output_path, input_format=input_format, text_field=text_field, batch_size=batch_size,
-            concurrency=concurrency, num_cpus=num_cpus, num_gpus=num_gpus, max_chars=max_chars, address=address,
-        )  # fmt: skip
+            model,
+            input_path,
+            output_path,
+            input_format=input_format,
+            text_field=text_field,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            num_cpus=num_cpus,
+            num_gpus=num_gpus,
+            max_chars=max_chars,
+            address=address,
+        )
     except (ImportError, OSError, ValueError) as error:
         _say("fail", " ".join(str(error).split()) or type(error).__name__, 1)
     _say("good", f"Annotated {input_path} into {output_path} with {concurrency} Ray actor(s)")

@@ -1,4 +1,5 @@
 """`spacy mtl convert`: your annotated files to per-task .spacy files."""
+
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -19,21 +20,48 @@ def _file(flag: str, help: str) -> Optional[Path]:
 @mtl_cli.command("convert")
 def convert_cli(
     # fmt: off
-    output_dir: Path = typer.Argument(..., help="Output directory: gets ner/<split>.spacy and textcat/<split>.spacy", file_okay=False),
+    output_dir: Path = typer.Argument(
+        ...,
+        help="Output directory: gets ner/<split>.spacy and textcat/<split>.spacy",
+        file_okay=False,
+    ),
     ner_train: Optional[Path] = _file("--ner-train", f"{_ENTITY_FILE} of training entities"),
     ner_dev: Optional[Path] = _file("--ner-dev", f"{_ENTITY_FILE} of development entities"),
     ner_test: Optional[Path] = _file("--ner-test", f"{_ENTITY_FILE} of test entities"),
     cats_train: Optional[Path] = _file("--cats-train", f"{_CATS_FILE} of training categories"),
     cats_dev: Optional[Path] = _file("--cats-dev", f"{_CATS_FILE} of development categories"),
     cats_test: Optional[Path] = _file("--cats-test", f"{_CATS_FILE} of test categories"),
-    multilabel: bool = typer.Option(False, "--multilabel", "-M", help="Category files are multi-label: several or no labels per text"),
-    text_field: str = typer.Option("text", "--text-field", help="Text column (CSV) or field (JSONL) of the category files"),
-    label_field: str = typer.Option("label", "--label-field", help="Label column of CSV category files"),
-    lowercase_labels: bool = typer.Option(False, "--lowercase-labels", help="Lower-case entity and category labels (B-PER -> B-per)"),
-    dedup: bool = typer.Option(False, "--dedup", help="Drop repeated texts (case and whitespace ignored; majority annotation kept), and texts of dev/test from the earlier splits"),
-    split: Optional[Tuple[float, float, float]] = typer.Option(None, "--split", help="Pool each task's files and re-split them by these train/dev/test fractions, e.g. 0.8 0.1 0.1"),
-    seed: int = typer.Option(0, "--seed", help="Seed of --split; the same seed gives the same bytes"),
-    lang: str = typer.Option("en", "--lang", "-l", help="Language whose tokenizer splits the category texts"),
+    multilabel: bool = typer.Option(
+        False,
+        "--multilabel",
+        "-M",
+        help="Category files are multi-label: several or no labels per text",
+    ),
+    text_field: str = typer.Option(
+        "text", "--text-field", help="Text column (CSV) or field (JSONL) of the category files"
+    ),
+    label_field: str = typer.Option(
+        "label", "--label-field", help="Label column of CSV category files"
+    ),
+    lowercase_labels: bool = typer.Option(
+        False, "--lowercase-labels", help="Lower-case entity and category labels (B-PER -> B-per)"
+    ),
+    dedup: bool = typer.Option(
+        False,
+        "--dedup",
+        help="Drop repeated texts (case and whitespace ignored; majority annotation kept), and texts of dev/test from the earlier splits",
+    ),
+    split: Optional[Tuple[float, float, float]] = typer.Option(
+        None,
+        "--split",
+        help="Pool each task's files and re-split them by these train/dev/test fractions, e.g. 0.8 0.1 0.1",
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of --split; the same seed gives the same bytes"
+    ),
+    lang: str = typer.Option(
+        "en", "--lang", "-l", help="Language whose tokenizer splits the category texts"
+    ),
     # fmt: on
 ) -> None:
     """

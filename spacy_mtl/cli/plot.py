@@ -1,7 +1,8 @@
 """`spacy mtl plot`: the curves of a weight trace (`spacy_mtl.training.plot`).
 
-    spacy mtl plot training/weights.jsonl --output weights.png
+spacy mtl plot training/weights.jsonl --output weights.png
 """
+
 from pathlib import Path
 
 import typer
@@ -14,7 +15,12 @@ from . import mtl_cli
 @mtl_cli.command("plot")
 def plot_cli(
     # fmt: off
-    trace: Path = typer.Argument(..., help="Weight trace (JSON lines) written by spacy_mtl.WeightTraceLogger.v1", exists=True, dir_okay=False),
+    trace: Path = typer.Argument(
+        ...,
+        help="Weight trace (JSON lines) written by spacy_mtl.WeightTraceLogger.v1",
+        exists=True,
+        dir_okay=False,
+    ),
     output: Path = typer.Option(Path("weights.png"), "--output", "-o", help="PNG file to write"),
     window: int = typer.Option(20, "--window", min=1, help="Steps in the moving average"),
     # fmt: on

@@ -1,7 +1,8 @@
 """`spacy mtl quantize`: the int8 twin of a trained pipeline, for CPU inference.
 
-    spacy mtl quantize training/mtl/model-best training/mtl-int8
+spacy mtl quantize training/mtl/model-best training/mtl-int8
 """
+
 from pathlib import Path
 
 import typer
@@ -14,8 +15,15 @@ from . import mtl_cli
 @mtl_cli.command("quantize")
 def quantize_cli(
     # fmt: off
-    input_dir: Path = typer.Argument(..., help="A trained pipeline directory (e.g. training/mtl/model-best)", exists=True, file_okay=False),
-    output_dir: Path = typer.Argument(..., help="Directory to write the int8 pipeline to", file_okay=False),
+    input_dir: Path = typer.Argument(
+        ...,
+        help="A trained pipeline directory (e.g. training/mtl/model-best)",
+        exists=True,
+        file_okay=False,
+    ),
+    output_dir: Path = typer.Argument(
+        ..., help="Directory to write the int8 pipeline to", file_okay=False
+    ),
     force: bool = typer.Option(False, "--force", "-F", help="Replace OUTPUT_DIR if it exists"),
     # fmt: on
 ) -> None:
@@ -31,4 +39,6 @@ def quantize_cli(
     except (OSError, ValueError) as error:
         msg.fail(str(error), exits=1)
     size = sum(f.stat().st_size for f in output_dir.rglob("*") if f.is_file())
-    msg.good(f"Saved the int8 pipeline to {output_dir} ({size / 1e6:.1f} MB; int8 encoder: {', '.join(names)})")
+    msg.good(
+        f"Saved the int8 pipeline to {output_dir} ({size / 1e6:.1f} MB; int8 encoder: {', '.join(names)})"
+    )

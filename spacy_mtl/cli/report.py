@@ -1,8 +1,9 @@
 """`spacy mtl report`: the entity × sentiment table and chart of an annotated stream.
 
-    spacy mtl annotate en_mtl_tweets posts.jsonl annotated.jsonl
-    spacy mtl report annotated.jsonl --output report/
+spacy mtl annotate en_mtl_tweets posts.jsonl annotated.jsonl
+spacy mtl report annotated.jsonl --output report/
 """
+
 from pathlib import Path
 
 import typer
@@ -15,9 +16,20 @@ from . import mtl_cli
 @mtl_cli.command("report")
 def report_cli(
     # fmt: off
-    annotated: str = typer.Argument(..., help="JSONL written by spacy mtl annotate, a directory of them (--ray), or '-' for stdin"),
-    output_dir: Path = typer.Option(Path("report"), "--output", "-o", help="Directory for entities.csv, entities.md and entities.png", file_okay=False),
-    top: int = typer.Option(20, "--top", min=1, help="Entities in the Markdown table and the chart"),
+    annotated: str = typer.Argument(
+        ...,
+        help="JSONL written by spacy mtl annotate, a directory of them (--ray), or '-' for stdin",
+    ),
+    output_dir: Path = typer.Option(
+        Path("report"),
+        "--output",
+        "-o",
+        help="Directory for entities.csv, entities.md and entities.png",
+        file_okay=False,
+    ),
+    top: int = typer.Option(
+        20, "--top", min=1, help="Entities in the Markdown table and the chart"
+    ),
     # fmt: on
 ) -> None:
     """
@@ -32,10 +44,16 @@ def report_cli(
         tally, files = write_report(annotated, output_dir, top)
     except (ImportError, OSError, ValueError) as error:
         msg.fail(str(error), exits=1)
-    rows = [(row.text, row.label, row.posts, *(row.classes[label] for label in tally.classes))
-            for row in tally.rows[:10]]  # fmt: skip
-    msg.table(rows, header=("entity", "label", "posts", *tally.classes), divider=True,
-              title=f"{tally.posts:,} posts, {len(tally.rows):,} entities")  # fmt: skip
+    rows = [
+        (row.text, row.label, row.posts, *(row.classes[label] for label in tally.classes))
+        for row in tally.rows[:10]
+    ]
+    msg.table(
+        rows,
+        header=("entity", "label", "posts", *tally.classes),
+        divider=True,
+        title=f"{tally.posts:,} posts, {len(tally.rows):,} entities",
+    )
     if tally.bad_lines:
         msg.warn(f"{tally.bad_lines:,} lines were not annotated records and were left out")
     msg.good(f"Saved {', '.join(str(path) for path in files.values())}")

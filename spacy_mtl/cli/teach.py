@@ -7,6 +7,7 @@ Gold stays in `doc.cats` and `doc.ents`; each teacher's predictions go into
 `doc._.teacher_cats` / `doc._.teacher_ents` (see `spacy_mtl.distill.targets`), which the
 heads learn from and `DocBin` keeps.
 """
+
 from pathlib import Path
 from typing import List
 
@@ -27,10 +28,23 @@ PROGRESS_EVERY = 2000
 @mtl_cli.command("teach")
 def teach_cli(
     # fmt: off
-    input_path: Path = typer.Argument(..., help="Corpus to teach (.spacy)", exists=True, dir_okay=False),
-    output_path: Path = typer.Argument(..., help=".spacy file to write: the same docs, gold kept, teacher targets added", dir_okay=False),
-    teachers: List[str] = typer.Option(..., "--teacher", "-t", help="A trained pipeline (directory or package) whose textcat / NER predictions become teacher targets; repeat for several"),
-    batch_size: int = typer.Option(64, "--batch-size", "-b", help="The teachers' batch size", min=1),
+    input_path: Path = typer.Argument(
+        ..., help="Corpus to teach (.spacy)", exists=True, dir_okay=False
+    ),
+    output_path: Path = typer.Argument(
+        ...,
+        help=".spacy file to write: the same docs, gold kept, teacher targets added",
+        dir_okay=False,
+    ),
+    teachers: List[str] = typer.Option(
+        ...,
+        "--teacher",
+        "-t",
+        help="A trained pipeline (directory or package) whose textcat / NER predictions become teacher targets; repeat for several",
+    ),
+    batch_size: int = typer.Option(
+        64, "--batch-size", "-b", help="The teachers' batch size", min=1
+    ),
     code_path: Path = typer.Option(None, "--code", "-c", help=CODE_HELP),
     gpu_id: str = typer.Option("-1", "--gpu-id", "-g", help=GPU_HELP, callback=check_gpu_id),
     # fmt: on

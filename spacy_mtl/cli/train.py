@@ -4,6 +4,7 @@ Everything else is spaCy's: the config, its overrides (`--training.max_steps 100
 `--code`, the training loop and its output directory. Mixed precision is the config's
 `[components.<transformer>.model] mixed_precision`, set there or by an override.
 """
+
 import logging
 import sys
 from pathlib import Path
@@ -18,18 +19,41 @@ from wasabi import msg
 from ..compat import parse_config_overrides, show_validation_error
 from ..device import describe_device, resolve_gpu_id, use_device
 from . import mtl_cli
-from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code, non_finite_values, value_errors_as_one_line
+from ._util import (
+    CODE_HELP,
+    GPU_HELP,
+    check_gpu_id,
+    import_code,
+    non_finite_values,
+    value_errors_as_one_line,
+)
 
 
-@mtl_cli.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@mtl_cli.command(
+    "train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
 def train_cli(
     # fmt: off
     ctx: typer.Context,  # holds the config overrides, as in `spacy train`
-    config_path: Path = typer.Argument(..., help="Path to config file", exists=True, allow_dash=True),
-    output_path: Optional[Path] = typer.Option(None, "--output", "--output-path", "-o", help="Output directory to store the trained pipeline (and its weights.jsonl) in"),
+    config_path: Path = typer.Argument(
+        ..., help="Path to config file", exists=True, allow_dash=True
+    ),
+    output_path: Optional[Path] = typer.Option(
+        None,
+        "--output",
+        "--output-path",
+        "-o",
+        help="Output directory to store the trained pipeline (and its weights.jsonl) in",
+    ),
     code_path: Optional[Path] = typer.Option(None, "--code", "-c", help=CODE_HELP),
     gpu_id: str = typer.Option("auto", "--gpu-id", "-g", help=GPU_HELP, callback=check_gpu_id),
-    verbose: bool = typer.Option(False, "--verbose", "-V", "-VV", help="Display more information for debugging purposes, and full tracebacks"),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-V",
+        "-VV",
+        help="Display more information for debugging purposes, and full tracebacks",
+    ),
     # fmt: on
 ) -> None:
     """
@@ -91,7 +115,10 @@ def train(
     msg.divider("Initializing pipeline")
     # Building the components runs their factories and `initialize`: their own checks
     # of config values raise ValueError.
-    with show_validation_error(config_path, hint_fill=False), value_errors_as_one_line(verbose, config):
+    with (
+        show_validation_error(config_path, hint_fill=False),
+        value_errors_as_one_line(verbose, config),
+    ):
         nlp = init_nlp(config, use_gpu=device)
     msg.good("Initialized pipeline")
     msg.divider("Training pipeline")

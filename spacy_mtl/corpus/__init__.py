@@ -6,6 +6,7 @@
   spaCy's ``readers`` registry, mixes several such corpora for training and marks the
   annotation each one lacks as missing.
 """
+
 from .convert import convert_files, convert_reads
 from .reader import MultiTaskCorpus, create_multitask_corpus
 from .sources import CatsExample, CorpusError, NerExample, ReadResult, read_cats_file, read_iob

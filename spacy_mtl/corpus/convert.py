@@ -20,6 +20,7 @@ What the docs hold:
 The same inputs and seed give byte-identical files: ``cats`` dicts are built in sorted
 label order, ``DocBin`` sorts its string table, and no user data is stored.
 """
+
 import os
 import sys
 import tempfile
@@ -61,7 +62,12 @@ def _progress(examples: Sequence, desc: Optional[str]) -> Iterable:
 def _ner_docs(nlp: Language, examples: Sequence[NerExample], desc: Optional[str]) -> List[Doc]:
     """Fully annotated entity docs: entities from the BIO tags, ``O`` elsewhere, no cats."""
     return [
-        Doc(nlp.vocab, words=list(e.words), spaces=[True] * (len(e.words) - 1) + [False], ents=list(e.tags))
+        Doc(
+            nlp.vocab,
+            words=list(e.words),
+            spaces=[True] * (len(e.words) - 1) + [False],
+            ents=list(e.tags),
+        )
         for e in _progress(examples, desc)
     ]
 
@@ -69,29 +75,41 @@ def _ner_docs(nlp: Language, examples: Sequence[NerExample], desc: Optional[str]
 def _cats_docs(nlp: Language, examples: Sequence[CatsExample], desc: Optional[str]) -> List[Doc]:
     """Category docs: tokenised text, cats set, entities marked missing."""
     docs = []
-    for doc, example in zip(nlp.tokenizer.pipe(e.text for e in examples), _progress(examples, desc)):
+    for doc, example in zip(
+        nlp.tokenizer.pipe(e.text for e in examples), _progress(examples, desc)
+    ):
         doc.cats = dict(example.cats)
         doc.set_ents([], default="missing")
         docs.append(doc)
     return docs
 
 
-def _prepare(task: _Task, *, dedup: bool, split: Optional[Sequence[float]], seed: int, limit: Optional[int]) -> None:
+def _prepare(
+    task: _Task, *, dedup: bool, split: Optional[Sequence[float]], seed: int, limit: Optional[int]
+) -> None:
     """Fill ``task.splits``: the examples of each output split, de-duplicated and re-split if asked."""
     for read in task.reads.values():
         if not read.examples:
-            raise CorpusError(f"{read.path}: no usable examples (skipped: {read.skipped or 'none'})")
+            raise CorpusError(
+                f"{read.path}: no usable examples (skipped: {read.skipped or 'none'})"
+            )
     given = {name: list(read.examples) for name, read in task.reads.items()}
     if task.name == "textcat":
         # Each text gets a value for every label of the task, so that exclusive data is
         # one-hot in every split even where a split lacks a label.
-        labels = sorted({label for examples in given.values() for e in examples for label, _ in e.cats})
-        given = {name: [e.with_labels(labels) for e in examples] for name, examples in given.items()}
+        labels = sorted(
+            {label for examples in given.values() for e in examples for label, _ in e.cats}
+        )
+        given = {
+            name: [e.with_labels(labels) for e in examples] for name, examples in given.items()
+        }
     if split is None:
         if not dedup:
             leaked = drop_overlap(given)[1]
             if leaked:
-                task.notes.append(f"{leaked} examples have their text in a later split too (--dedup drops them)")
+                task.notes.append(
+                    f"{leaked} examples have their text in a later split too (--dedup drops them)"
+                )
         else:
             unique = {name: deduplicate(examples) for name, examples in given.items()}
             given, across = drop_overlap({name: u.examples for name, u in unique.items()})
@@ -141,24 +159,33 @@ def _print_table(msg: Printer, task: _Task) -> None:
     counts = {name: _label_counts(task.name, docs) for name, docs in task.docs.items()}
     total = sum(counts.values(), Counter())
     labels = sorted(total, key=lambda label: (-total[label], label))
-    rows = [["docs", *[len(task.docs[n]) for n in names]], ["tokens", *[sum(map(len, task.docs[n])) for n in names]]]
+    rows = [
+        ["docs", *[len(task.docs[n]) for n in names]],
+        ["tokens", *[sum(map(len, task.docs[n])) for n in names]],
+    ]
     prefix = "ents" if task.name == "ner" else "cats"
     rows += [[f"{prefix} {label}", *[counts[n][label] for n in names]] for label in labels]
     rows = [[*row, sum(row[1:])] for row in rows]
     msg.divider(task.name)
-    msg.table(rows, header=["", *names, "total"], aligns=("l", *["r"] * (len(names) + 1)), divider=True)
+    msg.table(
+        rows, header=["", *names, "total"], aligns=("l", *["r"] * (len(names) + 1)), divider=True
+    )
     for note in task.notes:
         msg.text(note)
 
 
 def _check_arguments(
-    inputs: Mapping[str, Mapping[str, object]], split: Optional[Sequence[float]], limits: Mapping[str, int]
+    inputs: Mapping[str, Mapping[str, object]],
+    split: Optional[Sequence[float]],
+    limits: Mapping[str, int],
 ) -> None:
     """Refuse bad arguments before any file is read."""
     splits = {name for files in inputs.values() for name in files}
     unknown = sorted({*inputs, *limits} - set(TASKS)) + sorted(splits - set(SPLITS))
     if unknown:
-        raise ValueError(f"unknown task or split {unknown}; tasks are {list(TASKS)}, splits {list(SPLITS)}")
+        raise ValueError(
+            f"unknown task or split {unknown}; tasks are {list(TASKS)}, splits {list(SPLITS)}"
+        )
     if not any(inputs.values()):
         raise ValueError("no input files given: at least one ner or cats file (train, dev or test)")
     if split is not None:
@@ -242,8 +269,13 @@ def _read_files(
                 label_field=label_field,
                 lowercase_labels=lowercase_labels,
             )
-        notes = [f"skipped {n} ({reason})" for reason, n in sorted(read.skipped.items())] + read.notes
-        msg.info(f"{task} {name}: {len(read.examples)} examples in {path}" + "".join(f"; {n}" for n in notes))
+        notes = [
+            f"skipped {n} ({reason})" for reason, n in sorted(read.skipped.items())
+        ] + read.notes
+        msg.info(
+            f"{task} {name}: {len(read.examples)} examples in {path}"
+            + "".join(f"; {n}" for n in notes)
+        )
         reads[name] = read
     return reads
 
@@ -287,10 +319,17 @@ def convert_files(
                 raise CorpusError(f"{path}: no such file (the {task} {name} file)")
     reads = {
         task: _read_files(
-            task, given, multilabel=multilabel, text_field=text_field, label_field=label_field,
-            lowercase_labels=lowercase_labels, printer=msg,
+            task,
+            given,
+            multilabel=multilabel,
+            text_field=text_field,
+            label_field=label_field,
+            lowercase_labels=lowercase_labels,
+            printer=msg,
         )
         for task, given in files.items()
         if given
     }
-    return convert_reads(output_dir, reads, dedup=dedup, split=split, seed=seed, lang=lang, printer=msg)
+    return convert_reads(
+        output_dir, reads, dedup=dedup, split=split, seed=seed, lang=lang, printer=msg
+    )

@@ -71,6 +71,7 @@ a false positive of whatever class the model predicts, and as a negative for eve
 class in the AUC. A textcat component scoring this dev corpus must filter out examples
 whose reference has no cats before calling ``score_cats``.
 """
+
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -126,7 +127,9 @@ def sampling_probabilities(
     elif sampling == "none":
         weights = [float(n) for n in sizes]
     else:
-        raise ValueError(f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}")
+        raise ValueError(
+            f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}"
+        )
     total = sum(weights)
     return [w / total for w in weights]
 
@@ -135,7 +138,7 @@ def _read_doc_bins(key: str, path: Union[str, Path]) -> List[DocBin]:
     path = Path(path)
     if not path.exists():
         # configparser reads the old spelling `ner:wnut = "x.spacy"` as `ner = 'wnut = "x.spacy"'`.
-        hint = f" (a config key {key}:NAME? write \"{key}/NAME\")" if " = " in str(path) else ""
+        hint = f' (a config key {key}:NAME? write "{key}/NAME")' if " = " in str(path) else ""
         raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} does not exist{hint}")
     files = sorted(path.rglob("*.spacy")) if path.is_dir() else [path]
     if not files:
@@ -145,7 +148,9 @@ def _read_doc_bins(key: str, path: Union[str, Path]) -> List[DocBin]:
         try:
             doc_bins.append(DocBin().from_disk(file))
         except ValueError as err:
-            raise ValueError(f"{READER_NAME}: paths[{key!r}]: {file} is not a .spacy file ({err})") from None
+            raise ValueError(
+                f"{READER_NAME}: paths[{key!r}]: {file} is not a .spacy file ({err})"
+            ) from None
     return doc_bins
 
 
@@ -179,19 +184,25 @@ class MultiTaskCorpus:
     ) -> None:
         # Cheap checks first, so a config typo fails before any file is read.
         if sampling not in SAMPLING_MODES:
-            raise ValueError(f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}")
+            raise ValueError(
+                f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}"
+            )
         if not temperature > 0:
             raise ValueError(f"{READER_NAME}: temperature must be > 0, got {temperature}")
         if cap is not None and cap < 1:
             raise ValueError(f"{READER_NAME}: cap must be a positive integer or null, got {cap}")
         if epoch_size is not None and epoch_size < 1:
-            raise ValueError(f"{READER_NAME}: epoch_size must be a positive integer or null, got {epoch_size}")
+            raise ValueError(
+                f"{READER_NAME}: epoch_size must be a positive integer or null, got {epoch_size}"
+            )
         if epoch_size is not None and sampling == "none":
             raise ValueError(
                 f"{READER_NAME}: epoch_size has no meaning with sampling = 'none' (one pass); set it to null"
             )
         if not paths:
-            raise ValueError(f"{READER_NAME}: paths is empty; give at least one corpus, e.g. {{'ner': 'train.spacy'}}")
+            raise ValueError(
+                f"{READER_NAME}: paths is empty; give at least one corpus, e.g. {{'ner': 'train.spacy'}}"
+            )
         annotations = {key: corpus_annotations(key) for key in paths}
         shuffle = shuffle if shuffle is not None else sampling != "none"
         if seed is None and (sampling != "none" or shuffle):
@@ -238,14 +249,18 @@ class MultiTaskCorpus:
             rng = random.Random(f"{self._base_seed}:{key}")
             sources.append(_Source(key, self._annotations[key], doc_bins, size, rng))
         sizes = [source.size for source in sources]
-        self._probabilities = sampling_probabilities(sizes, self.sampling, self.temperature, self.cap)
+        self._probabilities = sampling_probabilities(
+            sizes, self.sampling, self.temperature, self.cap
+        )
         self._cum_weights = list(itertools.accumulate(self._probabilities))
         self._sources = sources
         return self
 
     def _loaded_sources(self) -> List[_Source]:
         if self._sources is None:
-            raise RuntimeError(f"{READER_NAME}: the corpus files are not read yet; call load() first")
+            raise RuntimeError(
+                f"{READER_NAME}: the corpus files are not read yet; call load() first"
+            )
         return self._sources
 
     @property
@@ -314,13 +329,17 @@ class MultiTaskCorpus:
         # wrong file under the wrong key; training on it would teach "no entities".
         if "cats" in source.annotations:
             if not any(doc.cats for doc in docs):
-                raise ValueError(f"{where}: labels textcat, but none of its {len(docs)} docs has cats")
+                raise ValueError(
+                    f"{where}: labels textcat, but none of its {len(docs)} docs has cats"
+                )
         else:
             for doc in docs:
                 doc.cats = {}
         if "ents" in source.annotations:
             if not any(doc.has_annotation("ENT_IOB") for doc in docs):
-                raise ValueError(f"{where}: labels ner, but none of its {len(docs)} docs has entity annotation")
+                raise ValueError(
+                    f"{where}: labels ner, but none of its {len(docs)} docs has entity annotation"
+                )
         else:
             for doc in docs:
                 doc.set_ents([], default="missing")

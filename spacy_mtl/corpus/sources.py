@@ -21,6 +21,7 @@ those split every line on whitespace and zip the columns, so ``New York<TAB>B-LO
 becomes the token ``New`` labelled ``rk``; they accept ``I-X`` after ``O`` and cannot
 say which line was wrong.
 """
+
 import csv
 import io
 import json
@@ -69,7 +70,9 @@ class CatsExample:
     def with_labels(self, labels: Sequence[str]) -> "CatsExample":
         """The example with a value for each of ``labels`` (sorted): 0.0 where it had none."""
         cats = dict(self.cats)
-        return CatsExample(self.text, tuple((label, cats.get(label, 0.0)) for label in labels), self.where)
+        return CatsExample(
+            self.text, tuple((label, cats.get(label, 0.0)) for label in labels), self.where
+        )
 
 
 Example = TypeVar("Example", NerExample, CatsExample)
@@ -97,7 +100,9 @@ def _read_utf8(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise CorpusError(f"{path}:{line}: not valid UTF-8 ({err.reason}); re-encode the file as UTF-8") from None
+        raise CorpusError(
+            f"{path}:{line}: not valid UTF-8 ({err.reason}); re-encode the file as UTF-8"
+        ) from None
 
 
 # --- entities: CoNLL / IOB -----------------------------------------------------------
@@ -170,7 +175,9 @@ def read_iob(path: PathLike, *, lowercase_labels: bool = False) -> ReadResult[Ne
             )
         token = columns[0]
         if len(token.split()) > 1:
-            raise CorpusError(f"{where}: token {token!r} contains whitespace; write one token per line")
+            raise CorpusError(
+                f"{where}: token {token!r} contains whitespace; write one token per line"
+            )
         tag = _bio_tag(columns[-1], where, lowercase_labels)
         if tag.startswith("I-"):
             previous = tags[-1] if tags else None
@@ -187,11 +194,14 @@ def read_iob(path: PathLike, *, lowercase_labels: bool = False) -> ReadResult[Ne
     flush()
     notes = []
     if width is not None and width[0] > 2:
-        notes.append(f"{width[0]} columns a line: token from the first, tag from the last, {width[0] - 2} ignored")
+        notes.append(
+            f"{width[0]} columns a line: token from the first, tag from the last, {width[0] - 2} ignored"
+        )
     return ReadResult(path, examples, dict(skipped), notes)
 
 
 # --- categories: CSV / JSONL ---------------------------------------------------------
+
 
 def _cat_value(value: object, where: str, label: str) -> float:
     """A multi-label value: 0/1, true/false (JSON or CSV spelling), or a number in [0, 1]."""
@@ -204,7 +214,9 @@ def _cat_value(value: object, where: str, label: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise CorpusError(f"{where}: label {label!r} has value {value!r}; expected 0/1, true/false") from None
+            raise CorpusError(
+                f"{where}: label {label!r} has value {value!r}; expected 0/1, true/false"
+            ) from None
     if isinstance(value, (int, float)):  # bool included
         number = float(value)
         if 0.0 <= number <= 1.0:
@@ -303,7 +315,9 @@ def _json_cats(record: dict, where: str, lowercase: bool) -> Dict[str, float]:
     """Labels of one JSONL record from ``label`` (str), ``labels`` (list) or ``cats`` (dict)."""
     given = [key for key in ("label", "labels", "cats") if key in record]
     if len(given) != 1:
-        raise CorpusError(f"{where}: expected exactly one of 'label', 'labels', 'cats'; got {given or 'none'}")
+        raise CorpusError(
+            f"{where}: expected exactly one of 'label', 'labels', 'cats'; got {given or 'none'}"
+        )
     value = record[given[0]]
     if given[0] == "label":
         if value is None:
@@ -321,7 +335,11 @@ def _json_cats(record: dict, where: str, lowercase: bool) -> Dict[str, float]:
 
 
 def read_cats_jsonl(
-    path: PathLike, *, multilabel: bool = False, text_field: str = "text", lowercase_labels: bool = False
+    path: PathLike,
+    *,
+    multilabel: bool = False,
+    text_field: str = "text",
+    lowercase_labels: bool = False,
 ) -> ReadResult[CatsExample]:
     """Read JSON lines: ``{"text": …, "label": "x"}``, ``{"text": …, "labels": ["x", "y"]}``
     or ``{"text": …, "cats": {"x": 1, "y": 0}}``. Blank lines are ignored.
@@ -374,5 +392,7 @@ def read_cats_file(
             lowercase_labels=lowercase_labels,
         )
     if suffix in (".jsonl", ".json"):
-        return read_cats_jsonl(path, multilabel=multilabel, text_field=text_field, lowercase_labels=lowercase_labels)
+        return read_cats_jsonl(
+            path, multilabel=multilabel, text_field=text_field, lowercase_labels=lowercase_labels
+        )
     raise CorpusError(f"{path}: unknown category file type {suffix!r} (expected .csv or .jsonl)")

@@ -11,6 +11,7 @@
   ``ratios``: dev and test sizes are rounded to the nearest integer, at least 1 when
   their ratio is positive, and train gets the rest.
 """
+
 import random
 from collections import Counter
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -102,5 +103,9 @@ def shuffled_split(
     if limit is not None:
         order = order[:limit]
     n_train, n_dev, _ = split_sizes(len(order), ratios)
-    parts = {"train": order[:n_train], "dev": order[n_train : n_train + n_dev], "test": order[n_train + n_dev :]}
+    parts = {
+        "train": order[:n_train],
+        "dev": order[n_train : n_train + n_dev],
+        "test": order[n_train + n_dev :],
+    }
     return {name: part for name, part in parts.items() if part}

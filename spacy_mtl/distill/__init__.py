@@ -4,7 +4,15 @@
   `doc._.teacher_ents`), which the heads learn from;
 - `teach`: running trained teachers over a corpus to fill them (`spacy mtl teach`).
 """
-from .targets import TEACHER_CATS, TEACHER_ENTS, set_teacher_cats, set_teacher_ents, teacher_cats, teacher_ents
+
+from .targets import (
+    TEACHER_CATS,
+    TEACHER_ENTS,
+    set_teacher_cats,
+    set_teacher_ents,
+    teacher_cats,
+    teacher_ents,
+)
 from .teach import check_teachers, teach_docs, teacher_components
 
 __all__ = [

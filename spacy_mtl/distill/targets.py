@@ -15,6 +15,7 @@ None means no teacher said anything. The heads (`mtl_textcat`, `mtl_ner`) read t
 with `teacher_cats` and `teacher_ents`; `spacy mtl teach` (`spacy_mtl.distill.teach`)
 writes them.
 """
+
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from spacy.tokens import Doc, Span
@@ -60,5 +61,7 @@ def set_teacher_ents(doc: Doc, ents: Iterable[Span]) -> None:
     """Set the NER teacher's entities on `doc` (spans of a doc with the same tokens)."""
     spans = tuple((ent.start, ent.end, ent.label_) for ent in ents)
     if any(end > len(doc) for _, end, _ in spans):
-        raise ValueError(f"teacher entities {spans} run past the {len(doc)} tokens of {doc.text[:40]!r}")
+        raise ValueError(
+            f"teacher entities {spans} run past the {len(doc)} tokens of {doc.text[:40]!r}"
+        )
     doc._.set(TEACHER_ENTS, spans)

@@ -1,6 +1,7 @@
 """Teaching a corpus: trained teacher pipelines' predictions added to its docs as
 teacher targets (`spacy mtl teach`). Gold is never changed; see `targets`.
 """
+
 from typing import Dict, Iterator, Sequence
 
 from spacy.language import Language
@@ -24,7 +25,9 @@ def teacher_components(nlp: Language) -> Dict[str, str]:
     return found
 
 
-def teach_docs(teachers: Sequence[Language], docs: Sequence[Doc], *, batch_size: int = 64) -> Iterator[Doc]:
+def teach_docs(
+    teachers: Sequence[Language], docs: Sequence[Doc], *, batch_size: int = 64
+) -> Iterator[Doc]:
     """Each doc with every teacher's predictions added as teacher targets, in order.
 
     The docs' gold (`doc.cats`, `doc.ents`) is left as it is. Each teacher runs on a
@@ -39,7 +42,10 @@ def teach_docs(teachers: Sequence[Language], docs: Sequence[Doc], *, batch_size:
     check_teachers(teachers)
     streams = []
     for nlp in teachers:
-        copies = (Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]) for doc in docs)
+        copies = (
+            Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+            for doc in docs
+        )
         streams.append((nlp, teacher_components(nlp), nlp.pipe(copies, batch_size=batch_size)))
     for doc, *predictions in zip(docs, *(stream for _, _, stream in streams)):
         for (nlp, wanted, _), taught in zip(streams, predictions):
@@ -48,7 +54,9 @@ def teach_docs(teachers: Sequence[Language], docs: Sequence[Doc], *, batch_size:
                     labels = nlp.get_pipe(name).labels
                     set_teacher_cats(doc, {label: taught.cats[label] for label in labels})
                 else:
-                    set_teacher_ents(doc, [Span(doc, e.start, e.end, label=e.label_) for e in taught.ents])
+                    set_teacher_ents(
+                        doc, [Span(doc, e.start, e.end, label=e.label_) for e in taught.ents]
+                    )
         yield doc
 
 
@@ -58,15 +66,20 @@ def check_teachers(teachers: Sequence[Language]) -> None:
     for i, nlp in enumerate(teachers):
         wanted = teacher_components(nlp)
         if not wanted:
-            raise ValueError(f"teacher {i + 1} ({nlp.meta.get('name')}) has no textcat or NER component to teach with")
+            raise ValueError(
+                f"teacher {i + 1} ({nlp.meta.get('name')}) has no textcat or NER component to teach with"
+            )
         for name, kind in wanted.items():
             if kind == "ents":
                 ner.append(f"teacher {i + 1}: '{name}'")
                 continue
             for label in nlp.get_pipe(name).labels:
                 if label in labels:
-                    raise ValueError(f"label {label!r} is taught twice: by {labels[label]} and by teacher {i + 1}: '{name}'")
+                    raise ValueError(
+                        f"label {label!r} is taught twice: by {labels[label]} and by teacher {i + 1}: '{name}'"
+                    )
                 labels[label] = f"teacher {i + 1}: '{name}'"
     if len(ner) > 1:
-        raise ValueError(f"more than one NER teacher ({', '.join(ner)}); a doc takes one teacher's entities")
-
+        raise ValueError(
+            f"more than one NER teacher ({', '.join(ner)}); a doc takes one teacher's entities"
+        )

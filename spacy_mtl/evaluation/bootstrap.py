@@ -12,6 +12,7 @@ gold and the predicted class of each doc, for ner its tp / fp / fn. From them th
 scores are spaCy's: macro-F1 over the labels (a label's F1 is 0 where it has no true
 positive) and micro entity F1.
 """
+
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
@@ -54,7 +55,9 @@ def ner_f(counts: numpy.ndarray, samples: numpy.ndarray) -> numpy.ndarray:
     return numpy.divide(2 * tp, denominator, out=numpy.zeros(len(samples)), where=denominator > 0)
 
 
-def textcat_macro_f(gold: numpy.ndarray, pred: numpy.ndarray, n_labels: int, samples: numpy.ndarray) -> numpy.ndarray:
+def textcat_macro_f(
+    gold: numpy.ndarray, pred: numpy.ndarray, n_labels: int, samples: numpy.ndarray
+) -> numpy.ndarray:
     """Macro-F1 over `n_labels` labels of every resample (labels as integer codes).
 
     RETURNS (numpy.ndarray): (resamples,) the mean over labels of each label's F1.
@@ -66,12 +69,19 @@ def textcat_macro_f(gold: numpy.ndarray, pred: numpy.ndarray, n_labels: int, sam
         fp = (~is_gold & is_pred)[samples].sum(axis=1)
         fn = (is_gold & ~is_pred)[samples].sum(axis=1)
         denominator = 2 * tp + fp + fn
-        scores += numpy.divide(2 * tp, denominator, out=numpy.zeros(len(samples)), where=denominator > 0)
+        scores += numpy.divide(
+            2 * tp, denominator, out=numpy.zeros(len(samples)), where=denominator > 0
+        )
     return scores / n_labels
 
 
 def paired_bootstrap(
-    task: str, a_runs: Sequence[Records], b_runs: Sequence[Records], *, n_resamples: int = 1000, seed: int = 0
+    task: str,
+    a_runs: Sequence[Records],
+    b_runs: Sequence[Records],
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
 ) -> Interval:
     """The difference of setup a to setup b on `task`, with a 95% paired bootstrap interval.
 
@@ -111,7 +121,7 @@ def paired_bootstrap(
     def pooled(group, idx):
         return numpy.mean([score(run, idx) for run in group], axis=0)
 
-    a, b = runs[: len(a_runs)], runs[len(a_runs):]
+    a, b = runs[: len(a_runs)], runs[len(a_runs) :]
     deltas = pooled(a, samples) - pooled(b, samples)
     observed = float((pooled(a, everything) - pooled(b, everything))[0])
     low, high = numpy.percentile(deltas, [2.5, 97.5])

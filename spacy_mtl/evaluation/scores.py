@@ -5,6 +5,7 @@ tweets, entities on the entity test tweets), with spaCy's own scorers. The per-d
 records (gold and predicted class; entity tp / fp / fn) are what paired bootstrap
 intervals between two pipelines on the same test docs resample (`bootstrap`).
 """
+
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
@@ -53,7 +54,9 @@ def evaluate(
         # nlp.evaluate annotates copies of the examples; the scorer sees those.
         scorer = KeepingScorer(nlp=nlp)
         scores = nlp.evaluate(examples, scorer=scorer)
-        results[task] = {key: float(scores[key]) for key in TASK_SCORES[task] if scores.get(key) is not None}
+        results[task] = {
+            key: float(scores[key]) for key in TASK_SCORES[task] if scores.get(key) is not None
+        }
         results[task]["n_docs"] = len(examples)
         if per_doc is not None:
             records.extend(per_doc_records(nlp, task, scorer.examples))
@@ -84,13 +87,23 @@ def per_doc_records(nlp: Language, task: str, examples: List[Example]) -> Iterat
     YIELDS (dict): one record per scored doc; "doc" is its index in the test set.
     """
     if task == "textcat":
-        labels = {label for _, pipe in nlp.pipeline if isinstance(pipe, TextCategorizer)
-                  and not isinstance(pipe, MultiLabel_TextCategorizer) for label in pipe.labels}  # fmt: skip
+        labels = {
+            label
+            for _, pipe in nlp.pipeline
+            if isinstance(pipe, TextCategorizer)
+            and not isinstance(pipe, MultiLabel_TextCategorizer)
+            for label in pipe.labels
+        }
         for i, eg in enumerate(examples):
             gold = {label: value for label, value in eg.reference.cats.items() if label in labels}
             if gold:
                 pred = {label: eg.predicted.cats.get(label, 0.0) for label in gold}
-                yield {"task": task, "doc": i, "gold": max(gold, key=gold.get), "pred": max(pred, key=pred.get)}
+                yield {
+                    "task": task,
+                    "doc": i,
+                    "gold": max(gold, key=gold.get),
+                    "pred": max(pred, key=pred.get),
+                }
         return
     for i, eg in enumerate(examples):
         if not eg.reference.has_annotation("ENT_IOB"):
@@ -101,7 +114,9 @@ def per_doc_records(nlp: Language, task: str, examples: List[Example]) -> Iterat
         for ent in eg.predicted.ents:
             indices = x2y[ent.start : ent.end]
             # As spaCy's scorer: a prediction over tokens without gold annotation counts as neither.
-            if len(indices) and all(token.ent_iob != 0 for token in eg.reference[indices[0] : indices[-1] + 1]):
+            if len(indices) and all(
+                token.ent_iob != 0 for token in eg.reference[indices[0] : indices[-1] + 1]
+            ):
                 key = (ent.label_, indices[0], indices[-1] + 1)
                 if key in golds:
                     tp += 1

@@ -16,17 +16,18 @@ pipeline (`spacy mtl quantize`, `quantize_pipeline`); the int8 pipeline is saved
 packaged and opened with `spacy.load` like any other, its config saying
 `quantize = "int8"`.
 """
+
 import os
-from pathlib import Path
 import shutil
 import tempfile
-from typing import List, Optional, Union
 import warnings
+from pathlib import Path
+from typing import List, Optional, Union
 
 import spacy
+import torch
 from spacy.language import Language
 from thinc.api import Config, Model
-import torch
 from transformers import AutoModel, PretrainedConfig
 
 from ..compat import encoder_shim, set_pytorch_transformer
@@ -68,7 +69,9 @@ def quantize_encoder(module: torch.nn.Module) -> torch.nn.Module:
         # kernels need torch.compile to be fast; it still ships with the pinned torch,
         # and tests/test_quantize.py fails when it stops working.
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(module, qconfig_spec, dtype=torch.qint8, inplace=True)
+        return torch.ao.quantization.quantize_dynamic(
+            module, qconfig_spec, dtype=torch.qint8, inplace=True
+        )
 
 
 def is_feed_forward_output(name: str) -> bool:
@@ -123,7 +126,9 @@ def encoder_components(nlp: Language) -> List[str]:
     ]
 
 
-def quantize_pipeline(input_dir: Union[str, Path], output_dir: Union[str, Path], *, force: bool = False) -> List[str]:
+def quantize_pipeline(
+    input_dir: Union[str, Path], output_dir: Union[str, Path], *, force: bool = False
+) -> List[str]:
     """Write the int8 twin of the pipeline saved in `input_dir` to `output_dir`.
 
     The pipeline is written to a temporary directory beside `output_dir`, loaded
@@ -149,7 +154,9 @@ def quantize_pipeline(input_dir: Union[str, Path], output_dir: Union[str, Path],
     for name in names:
         model = nlp.get_pipe(name).model
         if is_quantized(model):
-            raise ValueError(f"{input_dir}: component '{name}' is already quantized ({model.attrs['quantize']})")
+            raise ValueError(
+                f"{input_dir}: component '{name}' is already quantized ({model.attrs['quantize']})"
+            )
         make_int8(model)
         config["components"][name]["model"]["quantize"] = "int8"
     output_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -9,17 +9,18 @@ a hub name. Two settings of its own serve compression: `quantize = "int8"` (an i
 encoder for CPU inference, `int8.py`) and `layers` (a shallower student
 initialised from chosen layers of the pretrained encoder).
 """
-from functools import partial
+
 import importlib.util
+from functools import partial
 from pathlib import Path
 from typing import Callable, List, Optional
 
+import torch
 from spacy.tokens import Doc
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.layers import TransformerModel
 from thinc.api import Model
-import torch
 
 from .int8 import check_quantize, make_int8
 
@@ -57,10 +58,10 @@ def resolve_encoder(name: str) -> str:
 def create_transformer_model(
     name: str,
     get_spans: Callable,
-    tokenizer_config: dict = {},
-    transformer_config: dict = {},
+    tokenizer_config: dict = {},  # noqa: B006  (config defaults, never mutated)
+    transformer_config: dict = {},  # noqa: B006  (config defaults, never mutated)
     mixed_precision: bool = False,
-    grad_scaler_config: dict = {},
+    grad_scaler_config: dict = {},  # noqa: B006  (config defaults, never mutated)
     quantize: Optional[str] = None,
     layers: Optional[List[int]] = None,
 ) -> Model[List[Doc], FullTransformerBatch]:
@@ -86,16 +87,25 @@ def create_transformer_model(
     )
     if check_quantize(quantize) == "int8":
         if mixed_precision:
-            raise ValueError("spacy_mtl.TransformerModel.v1: quantize = 'int8' runs on the CPU; set mixed_precision = false")
+            raise ValueError(
+                "spacy_mtl.TransformerModel.v1: quantize = 'int8' runs on the CPU; set mixed_precision = false"
+            )
         make_int8(model)
     if layers is not None:
-        model.attrs["set_transformer"] = partial(_set_kept_layers, model.attrs["set_transformer"], check_layers(layers))
+        model.attrs["set_transformer"] = partial(
+            _set_kept_layers, model.attrs["set_transformer"], check_layers(layers)
+        )
     return model
 
 
 def check_layers(layers: List[int]) -> List[int]:
     """The `layers` setting, or a ValueError that names it."""
-    if not layers or len(set(layers)) != len(layers) or any(i < 0 for i in layers) or list(layers) != sorted(layers):
+    if (
+        not layers
+        or len(set(layers)) != len(layers)
+        or any(i < 0 for i in layers)
+        or list(layers) != sorted(layers)
+    ):
         raise ValueError(
             f"spacy_mtl.TransformerModel.v1: layers = {list(layers)}; give distinct layer indices "
             "in increasing order, e.g. [0, 2, 4], or null for all"
@@ -108,7 +118,9 @@ def keep_encoder_layers(module: torch.nn.Module, layers: List[int]) -> torch.nn.
     kept layers are the loaded ones, unchanged. RETURNS the same module."""
     blocks = getattr(getattr(module, "encoder", None), "layer", None)
     if not isinstance(blocks, torch.nn.ModuleList):
-        raise ValueError(f"spacy_mtl.TransformerModel.v1: layers: {type(module).__name__} has no encoder.layer list")
+        raise ValueError(
+            f"spacy_mtl.TransformerModel.v1: layers: {type(module).__name__} has no encoder.layer list"
+        )
     if layers[-1] >= len(blocks):
         raise ValueError(
             f"spacy_mtl.TransformerModel.v1: layers = {layers}, but the encoder has {len(blocks)} layers (0-{len(blocks) - 1})"

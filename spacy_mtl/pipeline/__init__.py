@@ -1,4 +1,5 @@
 """The pipeline components: the shared transformer and the task heads."""
+
 from .ner import MultiTaskEntityRecognizer
 from .shared_transformer import MultiTaskTransformer
 from .task_head import SharedEncoder, TaskHead, TaskLoss

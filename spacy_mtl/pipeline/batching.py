@@ -1,5 +1,6 @@
 """Cutting a batch into sub-batches of similar length, so that the encoder, which
 pads every call to its longest doc, pads little."""
+
 from typing import List, Sequence
 
 

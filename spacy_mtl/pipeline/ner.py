@@ -15,6 +15,7 @@ every other token outside, each transition's loss weighted by `teacher_weight`. 
 with gold entities learns its gold only: the NER teacher was trained on those very
 docs, so on them its entities are a noisier copy of the gold.
 """
+
 import math
 from typing import Callable, Iterable, List, Optional, Set
 
@@ -50,7 +51,10 @@ def gold_action_mask(moves, states, golds) -> numpy.ndarray:
     """
     n_moves = moves.n_moves
     return numpy.asarray(
-        [[moves.get_cost(state, gold, i) <= 0 for i in range(n_moves)] for state, gold in zip(states, golds)],
+        [
+            [moves.get_cost(state, gold, i) <= 0 for i in range(n_moves)]
+            for state, gold in zip(states, golds)
+        ],
         dtype=bool,
     ).reshape(len(states), n_moves)
 
@@ -89,7 +93,9 @@ class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
         )
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
-        return any(len(eg.predicted) and (self.moves.has_gold(eg) or self.is_taught(eg)) for eg in examples)
+        return any(
+            len(eg.predicted) and (self.moves.has_gold(eg) or self.is_taught(eg)) for eg in examples
+        )
 
     def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
         """Stock parser update, summing the true loss of every transition step."""
@@ -99,8 +105,13 @@ class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
         taught = [self.is_taught(eg) for eg in examples]
         # The parser's states know their (predicted) doc, by which a step's loss tells
         # the taught states from the gold ones.
-        self._taught: Set[int] = {id(eg.predicted) for eg, is_taught in zip(examples, taught) if is_taught}
-        examples = [self.with_teacher_reference(eg) if is_taught else eg for eg, is_taught in zip(examples, taught)]
+        self._taught: Set[int] = {
+            id(eg.predicted) for eg, is_taught in zip(examples, taught) if is_taught
+        }
+        examples = [
+            self.with_teacher_reference(eg) if is_taught else eg
+            for eg, is_taught in zip(examples, taught)
+        ]
         EntityRecognizer.update(self, examples, drop=drop, sgd=None, losses=None)
         total = float(sum(w.sum() for w in self._step_weights))
         if not self._finite or total == 0:
@@ -129,7 +140,9 @@ class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
         `teacher_weight`; records the step's true loss."""
         d_scores = super().get_batch_loss(states, golds, scores, None)
         nll = gold_action_nll(numpy.asarray(scores), gold_action_mask(self.moves, states, golds))
-        weights = numpy.asarray([self.teacher_weight if id(state.doc) in self._taught else 1.0 for state in states])
+        weights = numpy.asarray(
+            [self.teacher_weight if id(state.doc) in self._taught else 1.0 for state in states]
+        )
         if not (numpy.isfinite(nll).all() and numpy.isfinite(d_scores).all()):
             # Nothing more reaches this head's parameters; the batch reports no loss,
             # so the transformer leaves the task out of the step.

@@ -13,11 +13,12 @@ At inference, `pipe` sorts each batch by word-piece count before it runs the enc
 in sub-batches: the encoder pads every call to its longest doc, and posts vary widely
 in length.
 """
+
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
-import warnings
 
 import numpy
 from spacy import util
@@ -65,6 +66,7 @@ window = 128
 stride = 96
 """
 )
+
 
 @dataclass
 class PendingBackward:
@@ -204,7 +206,9 @@ class MultiTaskTransformer(Transformer):
         install_extensions()
         for batch in util.minibatch(stream, batch_size):
             batch = list(batch)
-            for indices in group_by_length(self.wordpiece_counts(batch), self.cfg["max_batch_items"]):
+            for indices in group_by_length(
+                self.wordpiece_counts(batch), self.cfg["max_batch_items"]
+            ):
                 sub_batch = [batch[i] for i in indices]
                 self.set_annotations(sub_batch, self.predict(sub_batch))
             yield from batch
@@ -302,7 +306,8 @@ class MultiTaskTransformer(Transformer):
         if result is None:
             warnings.warn(
                 f"[spacy-mtl] '{self.name}': task '{task}' gave a non-finite loss or "
-                "gradient; it is left out of this step"
+                "gradient; it is left out of this step",
+                stacklevel=2,
             )
             pending.grads.pop(task, None)
         pending.reports[task] = result
@@ -323,8 +328,11 @@ class MultiTaskTransformer(Transformer):
             # A head checks its own loss and gradient; a NaN can still arise in the
             # listener's pooling, and must not reach the encoder.
             if not bool(xp.isfinite(row).all()):
-                warnings.warn(f"[spacy-mtl] '{self.name}': task '{task}' sent a non-finite "
-                              "gradient; it is left out of this step")
+                warnings.warn(
+                    f"[spacy-mtl] '{self.name}': task '{task}' sent a non-finite "
+                    "gradient; it is left out of this step",
+                    stacklevel=2,
+                )
                 continue
             tasks.append(task)
             rows.append(row)
@@ -342,9 +350,13 @@ class MultiTaskTransformer(Transformer):
                     "loss": float(loss),
                     "weight": float(w),
                     "grad_norm": float(norm),
-                    "cosine": {other: float(pair_cosines[i, j]) for j, other in enumerate(tasks) if j != i},
+                    "cosine": {
+                        other: float(pair_cosines[i, j]) for j, other in enumerate(tasks) if j != i
+                    },
                 }
-                for i, (task, loss, w, norm) in enumerate(zip(tasks, step.losses, weights, grad_norms))
+                for i, (task, loss, w, norm) in enumerate(
+                    zip(tasks, step.losses, weights, grad_norms)
+                )
             }
             # The one place where the scale changes. The weighting returned the
             # gradient of the combined mean loss; the encoder gets it times the number
@@ -384,7 +396,9 @@ class MultiTaskTransformer(Transformer):
         }
         return util.to_bytes(serialize, exclude)
 
-    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "MultiTaskTransformer":
+    def from_bytes(
+        self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
+    ) -> "MultiTaskTransformer":
         deserialize = {
             "cfg": lambda b: self.cfg.update(util.srsly.json_loads(b)),
             "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude),
@@ -399,7 +413,9 @@ class MultiTaskTransformer(Transformer):
         if "weighting" not in exclude:
             (Path(path) / "weighting").write_bytes(self.weighting.to_bytes())
 
-    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "MultiTaskTransformer":
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
+    ) -> "MultiTaskTransformer":
         super().from_disk(path, exclude=exclude)
         state = Path(path) / "weighting"
         if "weighting" not in exclude and state.exists():

@@ -19,14 +19,14 @@ backpropagates into its tok2vec itself, deep inside its update loop; the report 
 what closes the task for the batch. A user's own head subclasses `TaskHead` (before
 its spaCy base class) and implements `has_task_gold` and `update_task`.
 """
-from dataclasses import dataclass
+
 import math
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Protocol
 
 from spacy.language import Language
 from spacy.training import Example, validate_examples
 from thinc.api import Optimizer
-
 
 #: The tok2vec of every head's default model: a listener to the shared transformer,
 #: one vector per token (the mean of its word pieces).

@@ -13,8 +13,9 @@ They are spaCy's `textcat` and `textcat_multilabel` with these changes:
   `teacher_weight`; a doc with both learns λ·gold + (1−λ)·teacher, λ from the
   `annealing` schedule (BAM!'s teacher annealing; null: λ = 1, gold only).
 """
-from itertools import islice
+
 import math
+from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import numpy
@@ -24,8 +25,8 @@ from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example, validate_get_examples
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
-from ..training import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
 from ..distill.targets import teacher_cats
+from ..training import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
 from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
 
 # The smallest probability a log is taken of, so that a confident mistake costs a
@@ -34,7 +35,8 @@ _EPSILON = 1e-7
 # How far the values of an exclusive doc's cats may sum from 1.
 _SUM_TOLERANCE = 1e-4
 
-_MODEL_CONFIG = """
+_MODEL_CONFIG = (
+    """
 [model]
 @architectures = "spacy.TextCatReduce.v1"
 exclusive_classes = {exclusive}
@@ -43,7 +45,9 @@ use_reduce_last = false
 use_reduce_max = false
 use_reduce_mean = true
 nO = null
-""" + LISTENER_CONFIG
+"""
+    + LISTENER_CONFIG
+)
 DEFAULT_EXCLUSIVE_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="true"))["model"]
 DEFAULT_MULTILABEL_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="false"))["model"]
 
@@ -63,7 +67,9 @@ class _CatsHead(TaskHead):
     #: λ for the current optimizer step (the annealing schedule's latest value).
     gold_share: float = 1.0
 
-    def configure_teaching(self, teacher_weight: float, annealing: Optional[Iterable[float]]) -> None:
+    def configure_teaching(
+        self, teacher_weight: float, annealing: Optional[Iterable[float]]
+    ) -> None:
         """Set how the head learns from teacher targets (the factory's settings).
 
         teacher_weight (float): loss weight of a doc with teacher targets only.
@@ -71,7 +77,9 @@ class _CatsHead(TaskHead):
             None: 1.
         """
         if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
-            raise ValueError(f"[components.{self.name}] teacher_weight must be >= 0, got {teacher_weight}")
+            raise ValueError(
+                f"[components.{self.name}] teacher_weight must be >= 0, got {teacher_weight}"
+            )
         self.teacher_weight = float(teacher_weight)
         self.annealing = None if annealing is None else iter(annealing)
         self.gold_share = 1.0 if self.annealing is None else float(next(self.annealing))
@@ -92,10 +100,14 @@ class _CatsHead(TaskHead):
         """Whether a teacher gave the example's reference any of this head's labels and
         the head learns from teachers (`teacher_weight` > 0)."""
         cats = teacher_cats(example.reference)
-        return bool(cats) and self.teacher_weight > 0 and any(label in cats for label in self.labels)
+        return (
+            bool(cats) and self.teacher_weight > 0 and any(label in cats for label in self.labels)
+        )
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
-        return any(len(eg.predicted) and (self.is_annotated(eg) or self.is_taught(eg)) for eg in examples)
+        return any(
+            len(eg.predicted) and (self.is_annotated(eg) or self.is_taught(eg)) for eg in examples
+        )
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
         """spaCy's textcat scores over the docs annotated for this head only.
@@ -117,7 +129,9 @@ class _CatsHead(TaskHead):
         bp_scores(d_scores)
         return TaskLoss(loss, _total(self.doc_weights(examples)))
 
-    def get_loss(self, examples: Iterable[Example], scores, *, gold_share: float = 1.0) -> Tuple[float, numpy.ndarray]:
+    def get_loss(
+        self, examples: Iterable[Example], scores, *, gold_share: float = 1.0
+    ) -> Tuple[float, numpy.ndarray]:
         """Return (weighted mean negative log-likelihood per annotated doc, d_scores).
 
         d_scores is the gradient of the loss over the known values (`_d_nll`), times
@@ -129,18 +143,25 @@ class _CatsHead(TaskHead):
         ops = self.model.ops
         targets, mask, doc_weights = ops.asarray(targets), ops.asarray(known), ops.asarray(weights)
         d_scores = self._d_nll(scores, targets) * mask * doc_weights[:, None]
-        loss = float((self._nll(scores, targets, mask).sum(axis=1) * doc_weights).sum()) / _total(weights)
+        loss = float((self._nll(scores, targets, mask).sum(axis=1) * doc_weights).sum()) / _total(
+            weights
+        )
         return loss, d_scores
 
     def doc_weights(self, examples: List[Example]) -> numpy.ndarray:
         """Per doc: its loss weight, 1 with gold, `teacher_weight` with teacher targets
         only, 0 without either."""
         return numpy.asarray(
-            [1.0 if self.is_annotated(eg) else self.teacher_weight if self.is_taught(eg) else 0.0 for eg in examples],
+            [
+                1.0 if self.is_annotated(eg) else self.teacher_weight if self.is_taught(eg) else 0.0
+                for eg in examples
+            ],
             dtype="f",
         )
 
-    def targets(self, examples: List[Example], gold_share: float = 1.0) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    def targets(
+        self, examples: List[Example], gold_share: float = 1.0
+    ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         """Per doc and label: what the head learns, and 1.0 where it is known; per doc:
         its loss weight (`doc_weights`).
 
@@ -148,12 +169,22 @@ class _CatsHead(TaskHead):
         gold_share · gold + (1 − gold_share) · teacher; elsewhere whichever knows it.
         """
         if not 0.0 <= gold_share <= 1.0:
-            raise ValueError(f"Component '{self.name}': the annealing schedule gave {gold_share}, outside [0, 1]")
+            raise ValueError(
+                f"Component '{self.name}': the annealing schedule gave {gold_share}, outside [0, 1]"
+            )
         gold, gold_known = self.truths(examples)
         taught, taught_known = self.teacher_truths(examples)
         both = (gold_known > 0) & (taught_known > 0)
-        targets = numpy.where(both, gold_share * gold + (1.0 - gold_share) * taught, numpy.where(gold_known > 0, gold, taught))
-        return targets.astype("f"), numpy.maximum(gold_known, taught_known), self.doc_weights(examples)
+        targets = numpy.where(
+            both,
+            gold_share * gold + (1.0 - gold_share) * taught,
+            numpy.where(gold_known > 0, gold, taught),
+        )
+        return (
+            targets.astype("f"),
+            numpy.maximum(gold_known, taught_known),
+            self.doc_weights(examples),
+        )
 
     def teacher_truths(self, examples: List[Example]) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """Per doc and label: the teacher's value, and 1.0 where the teacher gave one
@@ -198,7 +229,10 @@ class _CatsHead(TaskHead):
         raise NotImplementedError
 
     def _initialize_labels(
-        self, get_examples: Callable[[], Iterable[Example]], nlp: Optional[Language], labels: Optional[Iterable[str]]
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        nlp: Optional[Language],
+        labels: Optional[Iterable[str]],
     ) -> None:
         """Add the labels (given, or from the docs), check the docs, size the model."""
         self.require_encoder(nlp)
@@ -285,7 +319,9 @@ class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
             stock `textcat`.
         """
         self._initialize_labels(get_examples, nlp, labels)
-        if positive_label is not None and (positive_label not in self.labels or len(self.labels) != 2):
+        if positive_label is not None and (
+            positive_label not in self.labels or len(self.labels) != 2
+        ):
             raise ValueError(
                 f"Component '{self.name}': positive_label {positive_label!r} must be one "
                 f"of exactly two labels, got {list(self.labels)}"
@@ -400,6 +436,8 @@ def make_mtl_textcat_multilabel(
 ) -> MultiTaskMultiLabelTextCategorizer:
     """Multi-label text classification that trains under a shared `mtl_transformer`
     (teacher_weight and annealing as for mtl_textcat)."""
-    head = MultiTaskMultiLabelTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+    head = MultiTaskMultiLabelTextCategorizer(
+        nlp.vocab, model, name, threshold=threshold, scorer=scorer
+    )
     head.configure_teaching(teacher_weight, annealing)
     return head

@@ -28,9 +28,10 @@ run that finds a trace at its path keeps it: the old file is renamed to the firs
 free `weights.1.jsonl`, `weights.2.jsonl`, ... (so the numbers count earlier runs
 from the oldest) and the new run writes a fresh `weights.jsonl`: one run per file.
 """
+
 import json
-from pathlib import Path
 import sys
+from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, TextIO, Tuple, Union
 
 from spacy.language import Language
@@ -78,7 +79,9 @@ def weight_trace_logger(
     RETURNS (Callable): the logger setup that spaCy's training loop calls.
     """
 
-    def setup(nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr) -> Tuple[LogStep, Finalize]:
+    def setup(
+        nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr
+    ) -> Tuple[LogStep, Finalize]:
         log_step, finalize = logger(nlp, stdout, stderr)
         printer = Printer(no_print=True)
         shared = [proc for _, proc in nlp.pipeline if isinstance(proc, MultiTaskTransformer)]
@@ -116,9 +119,13 @@ def weight_trace_logger(
                 elif shared and not warned:
                     warned = True
                     pending.clear()
-                    stdout.write(printer.warn(
-                        "No output directory: the weight trace is not saved (give --output, "
-                        "or a path in [training.logger])") + "\n")
+                    stdout.write(
+                        printer.warn(
+                            "No output directory: the weight trace is not saved (give --output, "
+                            "or a path in [training.logger])"
+                        )
+                        + "\n"
+                    )
             if trace_path is not None:
                 write(pending + lines)
                 pending.clear()

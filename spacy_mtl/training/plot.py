@@ -1,8 +1,9 @@
 """The per-task loss, weight and gradient curves of a weight trace (JSON lines), drawn
 into a PNG (`spacy mtl plot`); matplotlib is `spacy-mtl[plot]`.
 """
-from collections import defaultdict
+
 import json
+from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -80,8 +81,11 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
     cosines = read_cosines(trace)
     panels = 4 if cosines else 3
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
-    for ax, key, title in zip(axes, ("loss", "weight", "grad_norm"),
-                              ("true loss (mean NLL)", "weight", "gradient norm on the shared encoder")):
+    for ax, key, title in zip(
+        axes,
+        ("loss", "weight", "grad_norm"),
+        ("true loss (mean NLL)", "weight", "gradient norm on the shared encoder"),
+    ):
         for task, values in sorted(series.items()):
             steps = [s for s, _ in values[key]]
             ax.plot(steps, moving_average([v for _, v in values[key]], window), label=task)
@@ -91,7 +95,9 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
     if cosines:
         ax = axes[3]
         for pair, values in sorted(cosines.items()):
-            ax.plot([s for s, _ in values], moving_average([v for _, v in values], window), label=pair)
+            ax.plot(
+                [s for s, _ in values], moving_average([v for _, v in values], window), label=pair
+            )
         ax.axhline(0.0, color="grey", linewidth=0.8)
         ax.set_title("cosine between task gradients (shared repr.)")
         ax.set_xlabel("step")

@@ -1,5 +1,6 @@
 """Schedules for the `[components]` of a config, in thinc's v8 form (an endless iterator
 of values, one per step)."""
+
 from typing import Iterator
 
 from thinc.api import registry

@@ -1,4 +1,5 @@
 """Multi-task weighting strategies, one module each, all in the `mtl_weightings` registry."""
+
 from .base import TaskGradients, Weighting
 from .dwa import DWAWeighting
 from .famo import FAMOWeighting

@@ -19,16 +19,16 @@ in another way (projection, min-norm) overrides `combine`. State that must survi
 `nlp.to_disk` goes through `get_state` / `set_state`; learnable parameters live in
 `self.model`, a thinc `Model` that the training optimizer updates.
 """
-from dataclasses import dataclass
+
 import json
 import math
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 import srsly
 from thinc.api import Model, Optimizer, get_array_module
 from thinc.types import Floats1d, Floats2d
-
 
 
 def check_number(
@@ -46,7 +46,9 @@ def check_number(
         ok_type = isinstance(value, int) and not isinstance(value, bool)
         kind = "an integer"
     else:
-        ok_type = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ok_type = (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        )
         kind = "a finite number"
     if not ok_type:
         raise ValueError(f"{owner}: {arg} must be {kind}, got {value!r}")
@@ -54,7 +56,6 @@ def check_number(
         raise ValueError(f"{owner}: {arg} must be >= {at_least}, got {value!r}")
     if greater_than is not None and value <= greater_than:
         raise ValueError(f"{owner}: {arg} must be > {greater_than}, got {value!r}")
-
 
 
 @dataclass

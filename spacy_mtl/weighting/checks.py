@@ -3,6 +3,7 @@
 spacy-mtl runs them over every registered strategy (tests/weighting/test_contract.py);
 run them over your own in a test: ``check_weighting(lambda: MyWeighting(...))``.
 """
+
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy

@@ -1,12 +1,13 @@
 """Dynamic Weight Average (Liu, Johns & Davison, CVPR 2019)."""
+
 from typing import Any, Dict, Sequence, Tuple
 
 import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from .numerics import nan_vector, softmax, state_vector
 from .base import TaskGradients, Weighting, check_number
+from .numerics import nan_vector, softmax, state_vector
 
 #: Cap on the loss ratio r_t. Any finite cap keeps the softmax finite; at 1e6 the
 #: softmax is one-hot for every temperature that makes sense for ratios near 1.
@@ -84,7 +85,10 @@ class DWAWeighting(Weighting):
         self.window_count[:] = 0.0
 
     def get_state(self) -> Dict[str, Any]:
-        return {"n_steps": self.n_steps, **{key: getattr(self, key).tolist() for key in self._VECTORS}}
+        return {
+            "n_steps": self.n_steps,
+            **{key: getattr(self, key).tolist() for key in self._VECTORS},
+        }
 
     def set_state(self, state: Dict[str, Any]) -> None:
         self.n_steps = int(state["n_steps"])

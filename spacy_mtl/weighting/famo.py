@@ -1,12 +1,13 @@
 """FAMO: Fast Adaptive Multitask Optimization (Liu, Liu, Jin, Stone & Liu, NeurIPS 2023)."""
+
 from typing import Any, Dict, Sequence, Tuple
 
 import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from .numerics import nan_vector, safe_log, softmax, state_vector
 from .base import TaskGradients, Weighting, check_number
+from .numerics import nan_vector, safe_log, softmax, state_vector
 
 # Adam's constants for the logits, as in the paper's code (torch.optim.Adam defaults).
 BETA1 = 0.9

@@ -1,12 +1,13 @@
 """GradNorm (Chen, Badrinarayanan, Lee & Rabinovich, ICML 2018)."""
+
 from typing import Any, Dict, Sequence, Tuple
 
 import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from .numerics import nan_vector, row_norms, safe_log, softmax, state_vector
 from .base import TaskGradients, Weighting, check_number
+from .numerics import nan_vector, row_norms, safe_log, softmax, state_vector
 
 #: The floor on every weight before the renormalisation, so no task is switched off
 #: for good (a weight of 0 would also zero its gradient norm and the update).

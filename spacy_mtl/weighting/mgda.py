@@ -1,10 +1,11 @@
 """MGDA-UB: multi-task learning as multi-objective optimisation (Sener & Koltun, NeurIPS 2018)."""
+
 import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from .numerics import gram
 from .base import TaskGradients, Weighting
+from .numerics import gram
 
 NORMALIZATIONS = ("none", "l2", "loss", "loss+")
 #: Frank-Wolfe stops after this many iterations or when the L1 change of α falls

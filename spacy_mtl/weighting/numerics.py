@@ -6,6 +6,7 @@ as float64. Only the (k, D) gradient matrix stays on its device; the helpers her
 reduce it to host arrays in one pass so that strategies do their k- or k×k-sized
 math with numpy whatever the device.
 """
+
 from typing import Any, Dict
 
 import numpy

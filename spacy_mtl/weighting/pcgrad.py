@@ -1,15 +1,18 @@
 """PCGrad: gradient surgery (Yu, Kumar, Gupta, Levine, Hausman & Finn, NeurIPS 2020)."""
+
 from typing import Sequence
 
 import numpy
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from .numerics import gram
 from .base import SeededWeighting, TaskGradients
+from .numerics import gram
 
 
-def project_conflicting(gram_matrix: numpy.ndarray, orders: Sequence[Sequence[int]]) -> numpy.ndarray:
+def project_conflicting(
+    gram_matrix: numpy.ndarray, orders: Sequence[Sequence[int]]
+) -> numpy.ndarray:
     """PCGrad's projections, as coefficients on the original gradients.
 
     For each task i and each j in `orders[i]` (the other tasks, in order):

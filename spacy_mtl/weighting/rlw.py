@@ -3,8 +3,8 @@
 from thinc.types import Floats1d
 
 from ..registry import register_weighting
-from .numerics import softmax
 from .base import SeededWeighting, TaskGradients
+from .numerics import softmax
 
 
 @register_weighting("spacy_mtl.rlw.v1")

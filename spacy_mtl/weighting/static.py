@@ -1,4 +1,5 @@
 """Static weighting: L = sum_t w_t L_t with fixed, non-negative w_t."""
+
 import math
 import warnings
 from typing import Dict, Optional, Sequence
@@ -31,7 +32,8 @@ class StaticWeighting(Weighting):
             if not any(weights.values()):
                 warnings.warn(
                     f"{self.name}: every weight is 0, so the shared encoder learns from no task "
-                    "(the heads still train on their own losses)"
+                    "(the heads still train on their own losses)",
+                    stacklevel=2,
                 )
         # From the config, which a loaded pipeline is rebuilt from: nothing to save.
         self.configured = dict(weights) if weights is not None else None

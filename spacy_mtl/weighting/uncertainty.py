@@ -1,4 +1,5 @@
 """Uncertainty weighting (Kendall, Gal & Cipolla, CVPR 2018)."""
+
 import math
 from typing import Sequence, Tuple
 
@@ -62,7 +63,9 @@ class UncertaintyWeighting(Weighting):
     s_t = log L_t → -∞ would give the task an unbounded weight.
     """
 
-    def __init__(self, min_log_var: float = -6.0, max_log_var: float = 10.0, lr_scale: float = 1.0) -> None:
+    def __init__(
+        self, min_log_var: float = -6.0, max_log_var: float = 10.0, lr_scale: float = 1.0
+    ) -> None:
         super().__init__()
         check_number(self.name, "min_log_var", min_log_var)
         check_number(self.name, "max_log_var", max_log_var, greater_than=min_log_var)
@@ -77,7 +80,9 @@ class UncertaintyWeighting(Weighting):
 
     def log_vars(self) -> numpy.ndarray:
         """The current s of every task in `self.tasks`, as a float64 host array."""
-        return numpy.asarray(self.model.ops.to_numpy(self.model.get_param("log_vars")), dtype="float64")
+        return numpy.asarray(
+            self.model.ops.to_numpy(self.model.get_param("log_vars")), dtype="float64"
+        )
 
     def weights(self, step: TaskGradients) -> Floats1d:
         return numpy.exp(-self.log_vars()[self.index(step.tasks)])

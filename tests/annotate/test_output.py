@@ -1,19 +1,14 @@
 """The output and problem files a killed run leaves are repaired; no pipeline needed."""
+
 import json
 
-import pytest
-
 from spacy_mtl.annotate import (
-    PROBLEMS,
-    Post,
     Problem,
-    trim_problems,
-    default_errors_path,
-    input_format_of,
-    read_posts,
     repair_output,
+    trim_problems,
 )
-from stream_helpers import BAD, LONG, N_LINES, write_stream
+
+from stream_helpers import BAD
 
 
 def test_repair_cuts_a_torn_last_line(tmp_path):
@@ -29,6 +24,15 @@ def test_repair_cuts_a_torn_last_line(tmp_path):
 def testtrim_problems_keeps_those_up_to_a_line(tmp_path):
     path = tmp_path / "out.errors.jsonl"
     records = [Problem(line, kind, "") for line, (_, kind) in sorted(BAD.items())]
-    path.write_bytes(b"".join(json.dumps(p.to_json()).encode() + b"\n" for p in records) + b'{"line": 3')
+    path.write_bytes(
+        b"".join(json.dumps(p.to_json()).encode() + b"\n" for p in records) + b'{"line": 3'
+    )
     trim_problems(path, 150)
-    assert [json.loads(line)["line"] for line in path.read_text().splitlines()] == [17, 45, 61, 88, 102, 130]
+    assert [json.loads(line)["line"] for line in path.read_text().splitlines()] == [
+        17,
+        45,
+        61,
+        88,
+        102,
+        130,
+    ]

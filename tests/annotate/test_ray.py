@@ -1,4 +1,5 @@
 """spacy_mtl.annotate.ray on a local Ray instance: the actors' annotations are `annotate`'s."""
+
 import json
 
 import pyarrow.parquet
@@ -7,6 +8,7 @@ import ray
 
 from spacy_mtl.annotate import annotate_file
 from spacy_mtl.annotate.ray import annotate, annotate_files, write
+
 from stream_helpers import assert_same_annotations, read_jsonl
 
 FIELDS = ("id", "meta", "text", "cats", "ents")
@@ -21,12 +23,20 @@ def local_ray():
 
 
 def by_id(records: list) -> list:
-    return [{k: r[k] for k in FIELDS if k in r} for r in sorted(records, key=lambda record: record["id"])]
+    return [
+        {k: r[k] for k in FIELDS if k in r}
+        for r in sorted(records, key=lambda record: record["id"])
+    ]
 
 
 def test_ray_actors_give_the_cats_and_ents_of_annotate(local_ray, tiny_pipeline, stream, tmp_path):
     annotate_file(tiny_pipeline, stream.path, tmp_path / "local.jsonl", batch_size=16)
-    expected = by_id([{k: r[k] for k in ("id", "text", "cats", "ents")} for r in read_jsonl(tmp_path / "local.jsonl")])
+    expected = by_id(
+        [
+            {k: r[k] for k in ("id", "text", "cats", "ents")}
+            for r in read_jsonl(tmp_path / "local.jsonl")
+        ]
+    )
     rows = [{"id": r["id"], "text": r["text"]} for r in expected]
     # Rows the local command skips for their text are dropped here too.
     rows += [{"id": -1, "text": None}, {"id": -2, "text": "  "}, {"id": -3, "text": ""}]
@@ -46,7 +56,11 @@ def test_ray_mode_reads_and_writes_with_ray_data(local_ray, tiny_pipeline, strea
     annotate_file(tiny_pipeline, valid, tmp_path / "local.jsonl", batch_size=16)
     # 2 actors of 1 CPU each hold both CPUs: reading and writing must not need one.
     annotate_files(tiny_pipeline, valid, tmp_path / "ray_json", batch_size=16, concurrency=2)
-    got = [json.loads(line) for path in sorted((tmp_path / "ray_json").iterdir()) for line in path.open()]
+    got = [
+        json.loads(line)
+        for path in sorted((tmp_path / "ray_json").iterdir())
+        for line in path.open()
+    ]
     # Ray's JSON reader types the columns itself (it parses the ISO timestamps):
     # the other fields pass through as they are.
     assert_same_annotations(by_id(got), by_id(read_jsonl(tmp_path / "local.jsonl")))

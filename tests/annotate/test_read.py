@@ -1,5 +1,6 @@
 """Reading posts: every bad line becomes a problem with its line number; the output and
 problem files that a killed run leaves are repaired. No pipeline needed."""
+
 import json
 
 import pytest
@@ -8,13 +9,12 @@ from spacy_mtl.annotate import (
     PROBLEMS,
     Post,
     Problem,
-    trim_problems,
     default_errors_path,
     input_format_of,
     read_posts,
-    repair_output,
 )
-from stream_helpers import BAD, LONG, N_LINES, write_stream
+
+from stream_helpers import LONG, N_LINES, write_stream
 
 
 def items(data: bytes, fmt: str, **kwargs) -> list:
@@ -26,14 +26,19 @@ def test_jsonl_stream_gives_a_post_or_a_problem_per_line_with_its_number(tmp_pat
     found = list(read_posts(stream.path.open("rb"), "jsonl"))
     posts = [item for item in found if isinstance(item, Post)]
     problems = [item for item in found if isinstance(item, Problem)]
-    assert [post.line for post in posts] == stream.valid_ids == [post.record["id"] for post in posts]
+    assert (
+        [post.line for post in posts] == stream.valid_ids == [post.record["id"] for post in posts]
+    )
     assert [(p.line, p.kind) for p in problems] == stream.problems
     assert {kind for _, kind in stream.problems} == set(PROBLEMS) - {"malformed_csv"}
     assert len(posts) + sum(p.skipped for p in problems) == N_LINES
     long = next(post for post in posts if post.line == LONG)
     assert len(long.text) == 10_000 and len(long.record["text"]) > 10_000
     # The quote of a bad line is printable, bad bytes escaped.
-    assert next(p for p in problems if p.line == 177).snippet == '{"id": 177, "text": "caf\\xe9 au lait"}'
+    assert (
+        next(p for p in problems if p.line == 177).snippet
+        == '{"id": 177, "text": "caf\\xe9 au lait"}'
+    )
     assert "byte 0xe9" in next(p for p in problems if p.line == 177).message
     assert json.dumps([p.to_json() for p in problems], ensure_ascii=False).encode("utf-8")
 
@@ -48,9 +53,17 @@ def test_byte_order_mark_and_text_lines():
     data = b"\xef\xbb\xbfIch liebe Berlin\r\n\n  \nsecond post  \nno newline at the end"
     found = items(data, "text")
     assert [(i.line, type(i).__name__, getattr(i, "kind", None)) for i in found] == [
-        (1, "Post", None), (2, "Problem", "empty"), (3, "Problem", "empty"), (4, "Post", None), (5, "Post", None),
-    ]  # fmt: skip
-    assert [i.text for i in found if isinstance(i, Post)] == ["Ich liebe Berlin", "second post  ", "no newline at the end"]
+        (1, "Post", None),
+        (2, "Problem", "empty"),
+        (3, "Problem", "empty"),
+        (4, "Post", None),
+        (5, "Post", None),
+    ]
+    assert [i.text for i in found if isinstance(i, Post)] == [
+        "Ich liebe Berlin",
+        "second post  ",
+        "no newline at the end",
+    ]
     assert found[0].record == {"text": "Ich liebe Berlin"}
 
 
@@ -67,8 +80,14 @@ def test_csv_records_problems_and_multiline_fields():
     )
     found = items(data, "csv")
     assert [(i.line, getattr(i, "kind", "post")) for i in found] == [
-        (2, "post"), (3, "post"), (5, "malformed_csv"), (6, "empty"), (7, "not_utf8"), (9, "empty"), (10, "post"),
-    ]  # fmt: skip
+        (2, "post"),
+        (3, "post"),
+        (5, "malformed_csv"),
+        (6, "empty"),
+        (7, "not_utf8"),
+        (9, "empty"),
+        (10, "post"),
+    ]
     posts = [i for i in found if isinstance(i, Post)]
     assert posts[1].text == "a post\nover two lines"
     assert posts[2].record == {"id": "6", "text": "the last one"}

@@ -1,17 +1,17 @@
 """Annotating batches: worker processes give what one process gives; the vocabulary stays bounded."""
-import csv
-import json
 
-import pytest
 import spacy
 
 from spacy_mtl.annotate import annotate_file, annotate_texts
-from stream_helpers import LONG, assert_same_annotations, post_text, problems_of, read_jsonl
+
+from stream_helpers import assert_same_annotations, post_text, problems_of, read_jsonl
 
 
 def test_two_processes_give_the_output_of_one(tiny_pipeline, stream, tmp_path):
     annotate_file(tiny_pipeline, stream.path, tmp_path / "one.jsonl", batch_size=16)
-    stats = annotate_file(tiny_pipeline, stream.path, tmp_path / "two.jsonl", batch_size=16, n_process=2)
+    stats = annotate_file(
+        tiny_pipeline, stream.path, tmp_path / "two.jsonl", batch_size=16, n_process=2
+    )
     assert stats.posts == len(stream.valid_ids)
     assert_same_annotations(read_jsonl(tmp_path / "two.jsonl"), read_jsonl(tmp_path / "one.jsonl"))
     assert problems_of(tmp_path / "two.errors.jsonl") == stream.problems

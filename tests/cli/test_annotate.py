@@ -1,5 +1,6 @@
 """`spacy mtl annotate` as a user runs it: killed and resumed, through pipes, and its
 one-line refusals."""
+
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import pytest
 
 from spacy_mtl.__main__ import main
 from spacy_mtl.annotate import annotate_file
+
 from stream_helpers import assert_same_annotations, problems_of, read_jsonl
 
 ENV = {**os.environ, "ANSI_COLORS_DISABLED": "1"}
@@ -41,12 +43,22 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tiny_pipeline, stream, t
     # nothing of its own runs), while the problems of all 200 lines are.
     expected = 8 * (sum(1 for i in stream.valid_ids if i <= 200) // 8 - 3)
     with (tmp_path / "stderr.txt").open("wb") as stderr:
-        run = subprocess.Popen(annotate_command(tiny_pipeline, "-", str(out), "--format", "jsonl", "-b", "8", "-n", "2"),
-                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr, env=ENV)  # fmt: skip
+        run = subprocess.Popen(
+            annotate_command(
+                tiny_pipeline, "-", str(out), "--format", "jsonl", "-b", "8", "-n", "2"
+            ),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=ENV,
+        )
         run.stdin.write(b"".join(stream.lines[:200]))
         run.stdin.flush()
         deadline = time.monotonic() + 120
-        while not (out.exists() and out.read_bytes().count(b"\n") == expected) and time.monotonic() < deadline:
+        while (
+            not (out.exists() and out.read_bytes().count(b"\n") == expected)
+            and time.monotonic() < deadline
+        ):
             assert run.poll() is None, (tmp_path / "stderr.txt").read_text()
             time.sleep(0.05)
         workers = children(run.pid)
@@ -62,8 +74,12 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tiny_pipeline, stream, t
     # A write cut short by a kill leaves a torn last line.
     with out.open("ab") as file:
         file.write(b'{"id": 999, "text": "a torn li')
-    resumed = subprocess.run(annotate_command(tiny_pipeline, str(stream.path), str(out), "-b", "8", "--resume"),
-                             capture_output=True, text=True, env=ENV)  # fmt: skip
+    resumed = subprocess.run(
+        annotate_command(tiny_pipeline, str(stream.path), str(out), "-b", "8", "--resume"),
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert f"after the {expected:,} already there" in " ".join(resumed.stderr.split())
     assert [r["id"] for r in read_jsonl(out)] == stream.valid_ids
@@ -72,24 +88,52 @@ def test_killed_run_resumes_to_the_uninterrupted_output(tiny_pipeline, stream, t
     # Resuming a finished output adds nothing.
     before = out.read_bytes()
     with pytest.raises(SystemExit) as exit:
-        main(["annotate", tiny_pipeline, str(stream.path), str(out), "-b", "8", "--resume", "--gpu-id", "-1"])
+        main(
+            [
+                "annotate",
+                tiny_pipeline,
+                str(stream.path),
+                str(out),
+                "-b",
+                "8",
+                "--resume",
+                "--gpu-id",
+                "-1",
+            ]
+        )
     assert exit.value.code == 0
-    assert out.read_bytes() == before and problems_of(tmp_path / "out.errors.jsonl") == stream.problems
+    assert (
+        out.read_bytes() == before and problems_of(tmp_path / "out.errors.jsonl") == stream.problems
+    )
 
 
 def test_stdin_to_stdout_with_problems_on_stderr(tiny_pipeline, tmp_path):
-    posts = "Obama visited Paris\n\nApple hates Netflix , awful\n   \nMessi met Coldplay in London\n"
+    posts = (
+        "Obama visited Paris\n\nApple hates Netflix , awful\n   \nMessi met Coldplay in London\n"
+    )
     (tmp_path / "posts.txt").write_text(posts, encoding="utf-8")
     annotate_file(tiny_pipeline, tmp_path / "posts.txt", tmp_path / "expected.jsonl")
-    result = subprocess.run(annotate_command(tiny_pipeline, "-", "-", "--format", "text"), input=posts.encode(),
-                            capture_output=True, env=ENV)  # fmt: skip
+    result = subprocess.run(
+        annotate_command(tiny_pipeline, "-", "-", "--format", "text"),
+        input=posts.encode(),
+        capture_output=True,
+        env=ENV,
+    )
     assert result.returncode == 0, result.stderr.decode()
     got = [json.loads(line) for line in result.stdout.decode().splitlines()]
-    assert [r["text"] for r in got] == ["Obama visited Paris", "Apple hates Netflix , awful", "Messi met Coldplay in London"]
+    assert [r["text"] for r in got] == [
+        "Obama visited Paris",
+        "Apple hates Netflix , awful",
+        "Messi met Coldplay in London",
+    ]
     assert_same_annotations(got, read_jsonl(tmp_path / "expected.jsonl"))
     stderr = " ".join(result.stderr.decode().split())
     assert "line 2: empty: empty post" in stderr and "line 4: empty: empty post" in stderr
-    assert "3 posts annotated" in stderr and "skipped lines: 2" in stderr and "reported: stderr" in stderr
+    assert (
+        "3 posts annotated" in stderr
+        and "skipped lines: 2" in stderr
+        and "reported: stderr" in stderr
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +157,15 @@ def test_refusals_are_one_line(tiny_pipeline, tmp_path, capsys, monkeypatch, arg
 def test_a_pipeline_that_does_not_load_is_one_line(tmp_path, capsys):
     (tmp_path / "posts.txt").write_text("a post\n", encoding="utf-8")
     with pytest.raises(SystemExit):
-        main(["annotate", str(tmp_path / "no_such_pipeline"), str(tmp_path / "posts.txt"), str(tmp_path / "o.jsonl"),
-              "--gpu-id", "-1"])  # fmt: skip
+        main(
+            [
+                "annotate",
+                str(tmp_path / "no_such_pipeline"),
+                str(tmp_path / "posts.txt"),
+                str(tmp_path / "o.jsonl"),
+                "--gpu-id",
+                "-1",
+            ]
+        )
     err = capsys.readouterr().err
     assert "[E050] Can't find model" in err and "Traceback" not in err

@@ -1,15 +1,7 @@
 """`spacy mtl quantize`: the int8 pipeline written, what exists kept."""
+
 import subprocess
 import sys
-
-import numpy
-import pytest
-import spacy
-import torch
-from thinc.api import Config, fix_random_seed
-
-from helpers import encoder_module, load_config, mixed_examples
-from spacy_mtl.models.int8 import is_quantized, quantize_pipeline
 
 
 def test_cli_writes_the_int8_pipeline_and_keeps_what_exists(tiny_pipeline, tmp_path):
@@ -22,7 +14,10 @@ def test_cli_writes_the_int8_pipeline_and_keeps_what_exists(tiny_pipeline, tmp_p
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 1 and "exists and is not empty; pass --force" in again.stdout
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    twice = subprocess.run([sys.executable, "-m", "spacy_mtl", "quantize", str(out), str(tmp_path / "x")],
-                           capture_output=True, text=True)  # fmt: skip
+    twice = subprocess.run(
+        [sys.executable, "-m", "spacy_mtl", "quantize", str(out), str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
     assert twice.returncode == 1 and "already quantized" in twice.stdout
     assert not (tmp_path / "x").exists() and [p.name for p in tmp_path.iterdir()] == ["int8"]

@@ -1,4 +1,5 @@
 """The user-data converter: files kept as given, dedup and split when asked, readers and their errors."""
+
 import contextlib
 import io
 import re
@@ -28,7 +29,10 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def iob(*sentences: str) -> str:
     """Sentences as "token/TAG token/TAG ..." -> token<TAB>tag lines, a blank line between."""
-    return "\n\n".join("\n".join(item.replace("/", "\t", 1) for item in s.split()) for s in sentences) + "\n"
+    return (
+        "\n\n".join("\n".join(item.replace("/", "\t", 1) for item in s.split()) for s in sentences)
+        + "\n"
+    )
 
 
 def convert(out: Path, **kwargs) -> Dict[str, Dict[str, Path]]:
@@ -37,9 +41,14 @@ def convert(out: Path, **kwargs) -> Dict[str, Dict[str, Path]]:
 
 # --- kept as given -------------------------------------------------------------------
 
+
 def test_pre_split_files_are_kept_as_given(tmp_path):
     files = {
-        "train": write(tmp_path, "train.iob", iob("Peter/B-PER Blackburn/I-PER left/O", "hi/O", "hi/O", "Paris/B-LOC")),
+        "train": write(
+            tmp_path,
+            "train.iob",
+            iob("Peter/B-PER Blackburn/I-PER left/O", "hi/O", "hi/O", "Paris/B-LOC"),
+        ),
         "dev": write(tmp_path, "dev.iob", iob("hi/O", "EU/B-ORG rejects/O")),
         "test": write(tmp_path, "test.iob", iob("Paris/B-LOC again/O")),
     }
@@ -57,7 +66,9 @@ def test_pre_split_files_are_kept_as_given(tmp_path):
         "test": ["Paris again"],
     }
     docs = read_docs(written["ner"]["train"])
-    assert [(e.text, e.label_) for e in docs[0].ents] == [("Peter Blackburn", "PER")], "labels keep their case"
+    assert [(e.text, e.label_) for e in docs[0].ents] == [("Peter Blackburn", "PER")], (
+        "labels keep their case"
+    )
     for doc in docs:
         assert doc.cats == {}
         assert all(token.ent_iob != 0 for token in doc), "entity docs are fully annotated"
@@ -66,7 +77,9 @@ def test_pre_split_files_are_kept_as_given(tmp_path):
 def test_lowercase_labels_when_asked(tmp_path):
     ner = write(tmp_path, "train.iob", iob("Peter/B-PER went/O"))
     cats = write(tmp_path, "train.csv", "text,label\nnice,Pos\nawful,NEG\n")
-    written = convert(tmp_path / "out", ner={"train": ner}, cats={"train": cats}, lowercase_labels=True)
+    written = convert(
+        tmp_path / "out", ner={"train": ner}, cats={"train": cats}, lowercase_labels=True
+    )
     assert [e.label_ for e in read_docs(written["ner"]["train"])[0].ents] == ["per"]
     cats = [d.cats for d in read_docs(written["textcat"]["train"])]
     assert cats == [{"neg": 0.0, "pos": 1.0}, {"neg": 1.0, "pos": 0.0}]
@@ -90,7 +103,9 @@ def test_category_docs_have_every_label_and_entities_missing(tmp_path):
 def test_progress_names_each_file_and_split_with_counts(tmp_path, capsys):
     ner = write(tmp_path, "train.iob", iob("a/O", "b/O", "c/O"))
     cats = write(tmp_path, "dev.csv", "text,label\nx,A\n  ,A\n")
-    convert_files(tmp_path / "out", ner={"train": ner}, cats={"dev": cats}, printer=Printer(pretty=False))
+    convert_files(
+        tmp_path / "out", ner={"train": ner}, cats={"dev": cats}, printer=Printer(pretty=False)
+    )
     printed = capsys.readouterr().out
     assert f"ner train: 3 examples in {ner}" in printed
     assert f"textcat dev: 1 examples in {cats}; skipped 1 (empty text)" in printed
@@ -142,7 +157,9 @@ def test_conll2003_columns_dedup_and_majority(tmp_path):
 
 def test_dedup_without_split_keeps_the_splits_and_removes_overlap(tmp_path):
     files = {
-        "train": write(tmp_path, "train.csv", "text,label\na b,x\nA  B,x\nkept,y\nin dev,y\nin test,x\n"),
+        "train": write(
+            tmp_path, "train.csv", "text,label\na b,x\nA  B,x\nkept,y\nin dev,y\nin test,x\n"
+        ),
         "dev": write(tmp_path, "dev.csv", "text,label\nin dev,y\nIn Test,x\n"),
         "test": write(tmp_path, "test.csv", "text,label\nin test,x\nin test,x\n"),
     }
@@ -154,28 +171,42 @@ def test_dedup_without_split_keeps_the_splits_and_removes_overlap(tmp_path):
 
 def test_split_pools_the_files_and_is_seeded(tmp_path):
     rows = [f"text {i},{'pos' if i % 3 else 'neg'}\n" for i in range(40)]
-    files = {"train": write(tmp_path, "a.csv", "text,label\n" + "".join(rows[:20])),
-             "test": write(tmp_path, "b.csv", "text,label\n" + "".join(rows[20:]))}
+    files = {
+        "train": write(tmp_path, "a.csv", "text,label\n" + "".join(rows[:20])),
+        "test": write(tmp_path, "b.csv", "text,label\n" + "".join(rows[20:])),
+    }
     one = convert(tmp_path / "one", cats=files, split=(0.8, 0.1, 0.1))["textcat"]
     again = convert(tmp_path / "again", cats=files, split=(0.8, 0.1, 0.1))["textcat"]
     other = convert(tmp_path / "other", cats=files, split=(0.8, 0.1, 0.1), seed=1)["textcat"]
     assert [len(read_docs(one[name])) for name in ("train", "dev", "test")] == [32, 4, 4]
-    assert sorted(d.text for p in one.values() for d in read_docs(p)) == sorted(f"text {i}" for i in range(40))
+    assert sorted(d.text for p in one.values() for d in read_docs(p)) == sorted(
+        f"text {i}" for i in range(40)
+    )
     for name in one:
         assert one[name].read_bytes() == again[name].read_bytes()
     assert one["train"].read_bytes() != other["train"].read_bytes()
     # A zero fraction writes no file for that split (a user keeping their own test set).
-    no_test = convert(tmp_path / "no_test", cats={"train": files["train"]}, split=(0.9, 0.1, 0.0))["textcat"]
-    assert sorted(no_test) == ["dev", "train"] and not (tmp_path / "no_test" / "textcat" / "test.spacy").exists()
+    no_test = convert(tmp_path / "no_test", cats={"train": files["train"]}, split=(0.9, 0.1, 0.0))[
+        "textcat"
+    ]
+    assert (
+        sorted(no_test) == ["dev", "train"]
+        and not (tmp_path / "no_test" / "textcat" / "test.spacy").exists()
+    )
 
 
 # --- entity files: columns and errors -----------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "body, line, fragment",
     [
         # A multi-word token in a space-separated file: "York" must not vanish.
-        ("I O\nlove O\nNew York B-geo-loc\n", 3, "3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2"),
+        (
+            "I O\nlove O\nNew York B-geo-loc\n",
+            3,
+            "3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2",
+        ),
         ("I\tO\nNew York\tB-LOC\n", 2, "token 'New York' contains whitespace"),
         ("a\tO\nb\tI-PER\n", 2, "'I-PER' after 'O'"),
         ("a\tO\n\nb\tI-PER\n", 3, "after the sentence start"),
@@ -195,6 +226,7 @@ def test_malformed_conll_names_file_and_line(tmp_path, body, line, fragment):
 
 
 # --- category files -------------------------------------------------------------------------
+
 
 def test_user_csv_skips_empty_and_unlabelled_rows_with_a_count(tmp_path):
     rows = ["text,label", '"a good one",Pos', "   ,neg", "no label here,", '"two\nlines",neg']
@@ -266,6 +298,7 @@ def test_file_that_is_not_utf8_names_the_line(tmp_path):
 
 # --- arguments: refused before anything is written ---------------------------------------
 
+
 def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
     good = write(tmp_path, "train.iob", iob("a/O"))
     bad = write(tmp_path, "train.csv", "text,label\nok,x\nbad,x,y\n")
@@ -275,7 +308,9 @@ def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
     with pytest.raises(CorpusError, match=rf"{re.escape(str(bad))}:3:"):
         convert(tmp_path / "out", ner={"train": good}, cats={"train": bad})
     assert old.read_bytes() == b"an earlier conversion"
-    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["ner", "train.spacy"], "no temp files left"
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["ner", "train.spacy"], (
+        "no temp files left"
+    )
 
 
 @pytest.mark.parametrize(
@@ -284,7 +319,10 @@ def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
         ({}, "no input files given"),
         ({"ner": {"validation": "x.iob"}}, "unknown task or split ['validation']"),
         ({"ner": {"train": "/no/such.iob"}}, "/no/such.iob: no such file (the ner train file)"),
-        ({"ner": {"train": "TRAIN"}, "split": (0.8, 0.2, -0.0001)}, "split ratios must be three numbers"),
+        (
+            {"ner": {"train": "TRAIN"}, "split": (0.8, 0.2, -0.0001)},
+            "split ratios must be three numbers",
+        ),
         ({"ner": {"train": "TRAIN"}, "split": (0.0, 0.5, 0.5)}, "train > 0"),
         ({"ner": {"train": "TRAIN"}, "multilabel": True}, "multilabel applies to category files"),
     ],
@@ -300,6 +338,7 @@ def test_bad_arguments_fail_before_anything_is_written(tmp_path, kwargs, fragmen
 
 # --- command line: `spacy mtl convert` -------------------------------------------------------
 
+
 def spacy_cli(*args: str):
     from spacy.cli import app
     from typer.testing import CliRunner
@@ -313,8 +352,20 @@ def test_cli_help_names_the_command_and_its_options():
     result = spacy_cli("--help")
     assert result.exit_code == 0
     assert "Usage: spacy mtl convert" in result.output
-    for option in ("--ner-train", "--ner-dev", "--ner-test", "--cats-train", "--cats-dev", "--cats-test",
-                   "--multilabel", "--lowercase-labels", "--dedup", "--split", "--seed", "--lang"):
+    for option in (
+        "--ner-train",
+        "--ner-dev",
+        "--ner-test",
+        "--cats-train",
+        "--cats-dev",
+        "--cats-test",
+        "--multilabel",
+        "--lowercase-labels",
+        "--dedup",
+        "--split",
+        "--seed",
+        "--lang",
+    ):
         assert option in result.output
 
 
@@ -322,13 +373,29 @@ def test_cli_converts_and_passes_the_options_on(tmp_path):
     ner = write(tmp_path, "train.iob", iob("Peter/B-PER went/O", "home/O", "home/O"))
     cats = write(tmp_path, "train.csv", "text,label\nnice,Pos\nawful,Neg\nawful,Neg\nok,Pos\n")
     out = tmp_path / "out"
-    result = spacy_cli(str(out), "--ner-train", str(ner), "--cats-train", str(cats), "--dedup", "--lowercase-labels")
+    result = spacy_cli(
+        str(out),
+        "--ner-train",
+        str(ner),
+        "--cats-train",
+        str(cats),
+        "--dedup",
+        "--lowercase-labels",
+    )
     assert result.exit_code == 0, result.output
-    assert [[e.label_ for e in d.ents] for d in read_docs(out / "ner" / "train.spacy")] == [["per"], []]
+    assert [[e.label_ for e in d.ents] for d in read_docs(out / "ner" / "train.spacy")] == [
+        ["per"],
+        [],
+    ]
     assert [d.text for d in read_docs(out / "textcat" / "train.spacy")] == ["nice", "awful", "ok"]
-    result = spacy_cli(str(tmp_path / "split"), "--cats-train", str(cats), "--split", "0.5", "0.25", "0.25")
+    result = spacy_cli(
+        str(tmp_path / "split"), "--cats-train", str(cats), "--split", "0.5", "0.25", "0.25"
+    )
     assert result.exit_code == 0, result.output
-    sizes = [len(read_docs(tmp_path / "split" / "textcat" / f"{s}.spacy")) for s in ("train", "dev", "test")]
+    sizes = [
+        len(read_docs(tmp_path / "split" / "textcat" / f"{s}.spacy"))
+        for s in ("train", "dev", "test")
+    ]
     assert sizes == [2, 1, 1]
 
 

@@ -1,5 +1,6 @@
 """The README's "Train on your own data", step by step, on small pre-split IOB and CSV files:
 every train/dev/test example must come out as a doc, as given."""
+
 import re
 import shlex
 import subprocess
@@ -13,18 +14,27 @@ from spacy.util import load_config, registry
 
 from spacy_mtl.corpus import MultiTaskCorpus
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import REPO
 
 # Per split: sentences as "token/TAG ..." and (text, label) rows. Repeats and a text in
 # both train and test are there on purpose: kept as given, they must all come out.
 NER = {
-    "train": ["Peter/B-PER Blackburn/I-PER visits/O Paris/B-LOC", "hello/O", "hello/O", "EU/B-ORG rejects/O it/O"],
+    "train": [
+        "Peter/B-PER Blackburn/I-PER visits/O Paris/B-LOC",
+        "hello/O",
+        "hello/O",
+        "EU/B-ORG rejects/O it/O",
+    ],
     "dev": ["Anna/B-PER lives/O in/O Rome/B-LOC", "nothing/O here/O"],
     "test": ["hello/O", "Bob/B-PER"],
 }
 CATS = {
-    "train": [("what a great match", "Positive"), ("the train is late again", "Negative"),
-              ("the train is late again", "Negative"), ("fine, I guess", "Positive")],
+    "train": [
+        ("what a great match", "Positive"),
+        ("the train is late again", "Negative"),
+        ("the train is late again", "Negative"),
+        ("fine, I guess", "Positive"),
+    ],
     "dev": [("so bad", "Negative"), ("lovely", "Positive")],
     "test": [("what a great match", "Positive"), ("meh", "Negative"), ("awful", "Negative")],
 }
@@ -53,7 +63,11 @@ def docs(path: Path) -> List[Doc]:
 
 
 def option_values(command: List[str], prefix: str) -> Dict[str, str]:
-    return {arg[len(prefix):]: command[i + 1] for i, arg in enumerate(command) if arg.startswith(prefix)}
+    return {
+        arg[len(prefix) :]: command[i + 1]
+        for i, arg in enumerate(command)
+        if arg.startswith(prefix)
+    }
 
 
 def test_the_readme_walkthrough_keeps_every_doc_as_given(tmp_path, monkeypatch):
@@ -62,14 +76,21 @@ def test_the_readme_walkthrough_keeps_every_doc_as_given(tmp_path, monkeypatch):
 
     # 1. Convert, exactly as the README says (with this interpreter for `python`).
     assert convert[:5] == ["python", "-m", "spacy", "mtl", "convert"]
-    result = subprocess.run([sys.executable, *convert[1:]], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, *convert[1:]], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     corpus = tmp_path / convert[5]
     for split, sentences in NER.items():
         got = docs(corpus / "ner" / f"{split}.spacy")
-        assert [d.text for d in got] == [" ".join(t.split("/")[0] for t in s.split()) for s in sentences]
+        assert [d.text for d in got] == [
+            " ".join(t.split("/")[0] for t in s.split()) for s in sentences
+        ]
         # Each entity by its first token and label, the labels' case kept.
-        starts = [[tuple(t.replace("B-", "").split("/")) for t in s.split() if "/B-" in t] for s in sentences]
+        starts = [
+            [tuple(t.replace("B-", "").split("/")) for t in s.split() if "/B-" in t]
+            for s in sentences
+        ]
         assert [[(e[0].text, e.label_) for e in d.ents] for d in got] == starts
         assert all(d.cats == {} for d in got)
     for split, rows in CATS.items():
@@ -83,7 +104,12 @@ def test_the_readme_walkthrough_keeps_every_doc_as_given(tmp_path, monkeypatch):
     assert train[:4] == ["python", "-m", "spacy", "train"]
     overrides = {f"paths.{name}": value for name, value in option_values(train, "--paths.").items()}
     config_path = REPO / train[4]
-    assert set(overrides) == {"paths.textcat_train", "paths.textcat_dev", "paths.ner_train", "paths.ner_dev"}
+    assert set(overrides) == {
+        "paths.textcat_train",
+        "paths.textcat_dev",
+        "paths.ner_train",
+        "paths.ner_dev",
+    }
     assert {f"paths.{name}" for name in load_config(config_path)["paths"]} >= set(overrides)
     monkeypatch.chdir(tmp_path)  # the README's paths are relative to where it runs
     config = load_config(config_path, overrides=overrides, interpolate=True)

@@ -1,4 +1,5 @@
 """The multi-task reader: missing-annotation marks, sampling, determinism, validation."""
+
 import random
 import re
 from collections import Counter
@@ -58,6 +59,7 @@ def source_of(example: Example) -> str:
 
 
 # --- missing annotation ----------------------------------------------------------------
+
 
 def test_every_example_has_the_other_task_marked_missing(nlp, corpora):
     reader = MultiTaskCorpus(corpora, epoch_size=3000, seed=0)
@@ -144,7 +146,7 @@ def test_epochs_continue_the_passes(nlp, corpora):
 def test_default_epoch_size_is_the_sum_of_sizes(nlp, corpora):
     reader = MultiTaskCorpus(corpora, seed=0)
     with pytest.raises(RuntimeError, match=r"call load\(\) first"):
-        reader.sizes  # reading a property reads no files
+        _ = reader.sizes  # reading a property reads no files
     assert reader.load() is reader
     assert reader.sizes == {"textcat": 50, "ner": 200, "ner/extra": 750}
     assert reader.epoch_size == 1000
@@ -158,11 +160,15 @@ def test_sampling_none_yields_every_example_once_in_order(nlp, corpora):
     expected += [f"extra {i} Paris" for i in range(750)]
     assert texts == expected
     assert [ex.reference.text for ex in reader(nlp)] == expected  # every call, the same pass
-    shuffled = [ex.reference.text for ex in MultiTaskCorpus(corpora, sampling="none", shuffle=True, seed=0)(nlp)]
+    shuffled = [
+        ex.reference.text
+        for ex in MultiTaskCorpus(corpora, sampling="none", shuffle=True, seed=0)(nlp)
+    ]
     assert shuffled != expected and sorted(shuffled) == sorted(expected)
 
 
 # --- determinism -----------------------------------------------------------------------
+
 
 def sequence(reader: MultiTaskCorpus, nlp, epochs: int = 2) -> List[str]:
     return [ex.reference.text for _ in range(epochs) for ex in reader(nlp)]
@@ -187,10 +193,34 @@ def test_the_global_random_state_plays_no_part(nlp, corpora):
 # the global state with 0 and 7: `seed = ${system.seed}` must keep these sequences, or
 # the demo's seed-0 scores move.
 EARLIER_SEQUENCES = {
-    0: [("tc", 3), ("tc", 2), ("ner", 2), ("tc", 0), ("tc", 4), ("tc", 1),
-        ("ner", 5), ("ner", 3), ("ner", 0), ("ner", 4), ("tc", 2), ("tc", 3)],
-    7: [("tc", 2), ("ner", 1), ("tc", 0), ("tc", 1), ("tc", 4), ("tc", 3),
-        ("ner", 6), ("ner", 5), ("ner", 2), ("ner", 0), ("tc", 2), ("ner", 4)],
+    0: [
+        ("tc", 3),
+        ("tc", 2),
+        ("ner", 2),
+        ("tc", 0),
+        ("tc", 4),
+        ("tc", 1),
+        ("ner", 5),
+        ("ner", 3),
+        ("ner", 0),
+        ("ner", 4),
+        ("tc", 2),
+        ("tc", 3),
+    ],
+    7: [
+        ("tc", 2),
+        ("ner", 1),
+        ("tc", 0),
+        ("tc", 1),
+        ("tc", 4),
+        ("tc", 3),
+        ("ner", 6),
+        ("ner", 5),
+        ("ner", 2),
+        ("ner", 0),
+        ("tc", 2),
+        ("ner", 4),
+    ],
 }
 
 
@@ -210,16 +240,22 @@ def test_an_explicit_seed_draws_what_the_training_seed_drew_before(nlp, tmp_path
     [
         ({}, "seed is required with sampling = 'proportional' and shuffle = true"),
         ({"sampling": "uniform", "shuffle": False}, "seed is required with sampling = 'uniform';"),
-        ({"sampling": "none", "shuffle": True}, "seed is required with sampling = 'none' and shuffle"),
+        (
+            {"sampling": "none", "shuffle": True},
+            "seed is required with sampling = 'none' and shuffle",
+        ),
     ],
 )
 def test_a_seed_is_required_wherever_randomness_is_used(corpora, settings, fragment):
-    with pytest.raises(ValueError, match=re.escape(fragment) + ".*write seed = \\$\\{system.seed\\}"):
+    with pytest.raises(
+        ValueError, match=re.escape(fragment) + ".*write seed = \\$\\{system.seed\\}"
+    ):
         MultiTaskCorpus(corpora, **settings)
     assert MultiTaskCorpus(corpora, sampling="none").seed is None  # file order: nothing to seed
 
 
 # --- validation --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "settings, fragment",
@@ -229,7 +265,10 @@ def test_a_seed_is_required_wherever_randomness_is_used(corpora, settings, fragm
         ({"temperature": -1.0}, "temperature must be > 0"),
         ({"cap": 0}, "cap must be a positive integer"),
         ({"epoch_size": 0}, "epoch_size must be a positive integer"),
-        ({"sampling": "none", "epoch_size": 10}, "epoch_size has no meaning with sampling = 'none'"),
+        (
+            {"sampling": "none", "epoch_size": 10},
+            "epoch_size has no meaning with sampling = 'none'",
+        ),
     ],
 )
 def test_bad_settings_are_refused(corpora, settings, fragment):
@@ -269,15 +308,16 @@ def test_bad_keys_are_refused(paths, fragment):
 
 # --- spaCy integration -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("inline", [True, False])
 def test_resolves_from_a_config_and_feeds_a_batcher(nlp, corpora, inline):
     # Both spellings of the paths dict: inline, and a [corpus.paths] section (configs/mtl.cfg).
     paths_section = f"""
         [corpus.paths]
-        textcat = "{corpora['textcat']}"
-        ner = "{corpora['ner']}"
+        textcat = "{corpora["textcat"]}"
+        ner = "{corpora["ner"]}"
         """
-    paths_inline = f"""paths = {{"textcat": "{corpora['textcat']}", "ner": "{corpora['ner']}"}}"""
+    paths_inline = f"""paths = {{"textcat": "{corpora["textcat"]}", "ner": "{corpora["ner"]}"}}"""
     config = Config().from_str(
         f"""
         [corpus]
@@ -318,7 +358,7 @@ def test_several_corpora_of_one_task_in_a_config_file(corpora, tmp_path, inline)
     path.write_text(
         "[system]\nseed = 4\n\n[corpora]\n\n[corpora.train]\n"
         f'@readers = "spacy_mtl.MultiTaskCorpus.v1"\n{paths if inline else ""}\n'
-        "sampling = \"none\"\nshuffle = true\nseed = ${system.seed}\n\n"
+        'sampling = "none"\nshuffle = true\nseed = ${system.seed}\n\n'
         f"{'' if inline else section}\n"
     )
     config = load_config(path)
@@ -349,7 +389,9 @@ def test_gold_preproc_keeps_the_reference_tokens(nlp, tmp_path):
     doc.set_ents([], default="outside")
     DocBin(docs=[doc]).to_disk(tmp_path / "one.spacy")
     for gold_preproc, tokens in ((True, ["Hello", "world"]), (False, ["Helloworld"])):
-        reader = MultiTaskCorpus({"ner": str(tmp_path / "one.spacy")}, sampling="none", gold_preproc=gold_preproc)
+        reader = MultiTaskCorpus(
+            {"ner": str(tmp_path / "one.spacy")}, sampling="none", gold_preproc=gold_preproc
+        )
         (example,) = reader(nlp)
         assert [t.text for t in example.predicted] == tokens
 
@@ -357,7 +399,9 @@ def test_gold_preproc_keeps_the_reference_tokens(nlp, tmp_path):
 def dev_examples(nlp, corpora) -> List[Example]:
     """Dev examples from the reader with a fixed prediction on every doc: class "positive"
     and the entity "Paris" labelled "person" (wrong) everywhere."""
-    reader = MultiTaskCorpus({"textcat": corpora["textcat"], "ner": corpora["ner"]}, sampling="none")
+    reader = MultiTaskCorpus(
+        {"textcat": corpora["textcat"], "ner": corpora["ner"]}, sampling="none"
+    )
     examples = list(reader(nlp))
     for example in examples:
         example.predicted.cats = {"negative": 0.1, "neutral": 0.2, "positive": 0.7}

@@ -4,6 +4,7 @@ Entities, exclusive sentiment and multi-label topics, each from its own .spacy f
 named in the reader's paths as TASK/NAME keys in a config file, the two
 text-classification heads with their labels in [initialize.components.*].
 """
+
 import json
 import subprocess
 import sys
@@ -26,13 +27,21 @@ def write_corpora(directory: Path) -> None:
     for i in range(8):
         words = ["Obama", "met", "Coldplay", "in", "Paris", "today", str(i)]
         doc = Doc(nlp.vocab, words=words)
-        doc.set_ents([Span(doc, 0, 1, "person"), Span(doc, 2, 3, "musicartist"), Span(doc, 4, 5, "geo-loc")],
-                     default="outside")
+        doc.set_ents(
+            [Span(doc, 0, 1, "person"), Span(doc, 2, 3, "musicartist"), Span(doc, 4, 5, "geo-loc")],
+            default="outside",
+        )
         ner.add(doc)
-        doc = nlp(["what a lovely day", "worst service ever", "the meeting is at noon"][i % 3] + f" {i}")
+        doc = nlp(
+            ["what a lovely day", "worst service ever", "the meeting is at noon"][i % 3] + f" {i}"
+        )
         doc.cats = {label: float(label == SENTIMENT[i % 3]) for label in SENTIMENT}
         sentiment.add(doc)
-        doc = nlp(["the match and the election", "a new album tonight", "the band played at the stadium"][i % 3])
+        doc = nlp(
+            ["the match and the election", "a new album tonight", "the band played at the stadium"][
+                i % 3
+            ]
+        )
         positives = [{"sports", "politics"}, {"music"}, {"music", "sports"}][i % 3]
         doc.cats = {topic: float(topic in positives) for topic in TOPICS}
         topics.add(doc)
@@ -70,12 +79,16 @@ def three_task_config(directory: Path, encoder: str) -> Path:
         "model": {**components["sentiment"]["model"], "exclusive_classes": False},
     }
     components["transformer"]["model"]["name"] = encoder
-    base["paths"].update({name: str(directory / f"{name}.spacy") for name in ("ner", "sentiment", "topics")})
+    base["paths"].update(
+        {name: str(directory / f"{name}.spacy") for name in ("ner", "sentiment", "topics")}
+    )
     del base["corpora"]["train"]["paths"]
     del base["corpora"]["dev"]["paths"]
     base["training"]["score_weights"] = {"cats_macro_f": 0.5, "ents_f": 0.5}
     base["training"]["batcher"]["size"] = 6
-    text = base.to_str() + CONFIG_TEXT.format(sentiment=json.dumps(SENTIMENT), topics=json.dumps(TOPICS))
+    text = base.to_str() + CONFIG_TEXT.format(
+        sentiment=json.dumps(SENTIMENT), topics=json.dumps(TOPICS)
+    )
     path = directory / "three.cfg"
     path.write_text(text)
     return path
@@ -86,12 +99,26 @@ def test_spacy_train_three_heads_from_three_corpora(tmp_path, tiny_encoder):
     config = three_task_config(tmp_path, tiny_encoder)
     assert "textcat/sentiment = ${paths.sentiment}" in config.read_text()
     result = subprocess.run(
-        [sys.executable, "-m", "spacy", "train", str(config), "--output", str(tmp_path / "out"),
-         "--training.max_steps", str(STEPS), "--training.eval_frequency", "10"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "train",
+            str(config),
+            "--output",
+            str(tmp_path / "out"),
+            "--training.max_steps",
+            str(STEPS),
+            "--training.eval_frequency",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    records = [json.loads(line) for line in (tmp_path / "out" / "weights.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (tmp_path / "out" / "weights.jsonl").read_text().splitlines()
+    ]
     by_step = {}
     for record in records:
         by_step.setdefault(record["step"], set()).add(record["task"])

@@ -1,4 +1,5 @@
 """The heads learn from teacher targets: soft cats, hard entities, weights, annealing."""
+
 import math
 import random
 
@@ -6,12 +7,12 @@ import numpy
 import pytest
 import spacy
 from spacy.tokens import DocBin, Span
-from spacy.training import Example
 from thinc.api import Adam
 
-from helpers import SENTIMENT, cats_example, mixed_examples, ner_example, randomize_head
-from spacy_mtl.training.schedules import linear
 from spacy_mtl.distill.targets import set_teacher_cats, set_teacher_ents, teacher_cats, teacher_ents
+from spacy_mtl.training.schedules import linear
+
+from helpers import SENTIMENT, cats_example, ner_example, randomize_head
 
 
 def entity_doc_with_teacher_cats(nlp, cats):
@@ -35,7 +36,9 @@ def test_soft_target_loss_and_gradient_by_hand(make_nlp):
     set_teacher_cats(both.reference, teacher)
     neither = ner_example(nlp, ["Apple", "rocks"], [(0, 1, "company")])
     examples = [gold_only, taught_only, both, neither]
-    scores = numpy.asarray([[0.1, 0.2, 0.7], [0.3, 0.3, 0.4], [0.25, 0.5, 0.25], [0.6, 0.2, 0.2]], dtype="f")
+    scores = numpy.asarray(
+        [[0.1, 0.2, 0.7], [0.3, 0.3, 0.4], [0.25, 0.5, 0.25], [0.6, 0.2, 0.2]], dtype="f"
+    )
     lam = 0.3
 
     def onehot(label):
@@ -44,7 +47,9 @@ def test_soft_target_loss_and_gradient_by_hand(make_nlp):
     t = numpy.asarray([teacher[name] for name in labels])
     targets = [onehot("positive"), t, lam * onehot("neutral") + (1 - lam) * t]
     weights = [1.0, 0.4, 1.0]
-    expected_loss = sum(-w * (y * numpy.log(s)).sum() for w, y, s in zip(weights, targets, scores)) / sum(weights)
+    expected_loss = sum(
+        -w * (y * numpy.log(s)).sum() for w, y, s in zip(weights, targets, scores)
+    ) / sum(weights)
     expected_grad = numpy.zeros_like(scores)
     for i, (w, y) in enumerate(zip(weights, targets)):
         expected_grad[i] = w * (scores[i] - y)
@@ -61,8 +66,12 @@ def test_teacher_targets_never_replace_gold(make_nlp):
     taught = cats_example(nlp, "I love it", "positive")
     set_teacher_cats(taught.reference, {"negative": 0.9, "neutral": 0.05, "positive": 0.05})
     scores = numpy.asarray([[0.1, 0.2, 0.7]], dtype="f")
-    assert textcat.get_loss([taught], scores)[0] == pytest.approx(textcat.get_loss([plain], scores)[0])
-    numpy.testing.assert_array_equal(textcat.get_loss([taught], scores)[1], textcat.get_loss([plain], scores)[1])
+    assert textcat.get_loss([taught], scores)[0] == pytest.approx(
+        textcat.get_loss([plain], scores)[0]
+    )
+    numpy.testing.assert_array_equal(
+        textcat.get_loss([taught], scores)[1], textcat.get_loss([plain], scores)[1]
+    )
     assert taught.reference.cats == {"negative": 0.0, "neutral": 0.0, "positive": 1.0}
 
 
@@ -87,7 +96,9 @@ def test_annealing_takes_one_value_per_optimizer_step(make_nlp):
         target = lam * gold + (1 - lam) * t
         for _ in range(2):  # two accumulated batches, one step
             losses = nlp.update([eg], sgd=False, drop=0.0)
-            assert losses["textcat"] == pytest.approx(float(-(target * numpy.log(probs)).sum()), rel=1e-4)
+            assert losses["textcat"] == pytest.approx(
+                float(-(target * numpy.log(probs)).sum()), rel=1e-4
+            )
         for _, pipe in nlp.pipeline:
             pipe.finish_update(frozen)
 
@@ -99,8 +110,13 @@ def test_without_teacher_data_heads_learn_exactly_as_before(make_nlp):
 
     def head_grads():
         nlp.update(examples, sgd=False, drop=0.0)
-        grads = [node.get_grad(name).copy() for pipe in ("textcat", "ner") for node in nlp.get_pipe(pipe).model.walk()
-                 for name in node.param_names if node.has_grad(name)]
+        grads = [
+            node.get_grad(name).copy()
+            for pipe in ("textcat", "ner")
+            for node in nlp.get_pipe(pipe).model.walk()
+            for name in node.param_names
+            if node.has_grad(name)
+        ]
         for pipe in ("textcat", "ner"):
             for node in nlp.get_pipe(pipe).model.walk():
                 for name in node.param_names:
@@ -118,7 +134,9 @@ def test_without_teacher_data_heads_learn_exactly_as_before(make_nlp):
     assert len(before) > 0
     for a, b in zip(after, before):
         numpy.testing.assert_array_equal(a, b)
-    assert {t: s["loss"] for t, s in step_after.items()} == {t: s["loss"] for t, s in step_before.items()}
+    assert {t: s["loss"] for t, s in step_after.items()} == {
+        t: s["loss"] for t, s in step_before.items()
+    }
 
 
 def test_ner_learns_teacher_entities_where_it_has_no_gold(make_nlp):
@@ -135,11 +153,18 @@ def test_ner_learns_teacher_entities_where_it_has_no_gold(make_nlp):
                 if node.has_grad(name):
                     node.set_grad(name, node.get_grad(name) * 0)
         losses = nlp.update(examples, sgd=False, drop=0.0)
-        return losses["ner"], [node.get_grad(n).copy() for node in ner.model.walk() for n in node.param_names if node.has_grad(n)]
+        return losses["ner"], [
+            node.get_grad(n).copy()
+            for node in ner.model.walk()
+            for n in node.param_names
+            if node.has_grad(n)
+        ]
 
     gold_loss, gold_grads = ner_grads([ner_example(nlp, words, ents)])
     taught = cats_example(nlp, "Obama loves Paris", "positive")
-    set_teacher_ents(taught.reference, [Span(taught.reference, s, e, label=l) for s, e, l in ents])
+    set_teacher_ents(
+        taught.reference, [Span(taught.reference, s, e, label=label) for s, e, label in ents]
+    )
     assert ner.has_task_gold([taught])
     taught_loss, taught_grads = ner_grads([taught])
     assert taught_loss == pytest.approx(gold_loss, rel=1e-5)
@@ -148,7 +173,9 @@ def test_ner_learns_teacher_entities_where_it_has_no_gold(make_nlp):
     ner.teacher_weight = 0.5
     half_loss, half_grads = ner_grads([taught])
     assert half_loss == pytest.approx(gold_loss, rel=1e-5)
-    assert nlp.get_pipe("transformer").last_step["ner"]["loss"] == pytest.approx(gold_loss, rel=1e-5)
+    assert nlp.get_pipe("transformer").last_step["ner"]["loss"] == pytest.approx(
+        gold_loss, rel=1e-5
+    )
     assert any(numpy.abs(g).max() > 0 for g in gold_grads)
     for a, b in zip(half_grads, gold_grads):
         numpy.testing.assert_allclose(a, 0.5 * b, rtol=1e-4, atol=1e-7)
@@ -161,8 +188,13 @@ def test_ner_keeps_gold_over_the_teacher_and_leaves_unknown_labels_missing(make_
     set_teacher_ents(gold.reference, [Span(gold.reference, 2, 3, label="geo-loc")])
     assert not ner.is_taught(gold)
     plain = cats_example(nlp, "Obama visited Paris", "neutral")
-    set_teacher_ents(plain.reference, [Span(plain.reference, 0, 1, label="person"),
-                                       Span(plain.reference, 2, 3, label="not-a-label")])
+    set_teacher_ents(
+        plain.reference,
+        [
+            Span(plain.reference, 0, 1, label="person"),
+            Span(plain.reference, 2, 3, label="not-a-label"),
+        ],
+    )
     reference = ner.with_teacher_reference(plain).reference
     assert [(e.start, e.end, e.label_) for e in reference.ents] == [(0, 1, "person")]
     assert [t.ent_iob_ for t in reference] == ["B", "O", ""]  # the unknown label's token is missing
@@ -209,8 +241,12 @@ def test_ner_weighs_every_cut_of_a_long_taught_doc(make_nlp):
     words = [f"w{i}" for i in range(2 * cut + 40)]  # longer than the largest cut, 2 * cut
     ents = [(i, i + 1, "person") for i in range(0, len(words), 17)]
     taught = cats_example(nlp, " ".join(words), "neutral")
-    set_teacher_ents(taught.reference, [Span(taught.reference, s, e, label=l) for s, e, l in ents])
-    gold = ner_example(nlp, ["Barack", "Obama", "visited", "Paris"], [(0, 2, "person"), (3, 4, "geo-loc")])
+    set_teacher_ents(
+        taught.reference, [Span(taught.reference, s, e, label=label) for s, e, label in ents]
+    )
+    gold = ner_example(
+        nlp, ["Barack", "Obama", "visited", "Paris"], [(0, 2, "person"), (3, 4, "geo-loc")]
+    )
 
     def ner_grads(weight):
         ner.teacher_weight = weight
@@ -220,7 +256,12 @@ def test_ner_weighs_every_cut_of_a_long_taught_doc(make_nlp):
                     node.set_grad(name, node.get_grad(name) * 0)
         random.seed(0)  # the parser draws its cut length from `random`
         nlp.update([taught, gold], sgd=False, drop=0.0)
-        return [node.get_grad(n).copy() for node in ner.model.walk() for n in node.param_names if node.has_grad(n)]
+        return [
+            node.get_grad(n).copy()
+            for node in ner.model.walk()
+            for n in node.param_names
+            if node.has_grad(n)
+        ]
 
     alone, full, half = ner_grads(0.0), ner_grads(1.0), ner_grads(0.5)
     assert any(not numpy.allclose(a, f) for a, f in zip(alone, full))  # the long doc trains

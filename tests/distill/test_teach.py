@@ -1,18 +1,16 @@
 """`spacy mtl teach`, per-doc test records and the paired bootstrap."""
-import json
+
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy
 import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from helpers import write_task_corpora
-from spacy_mtl.evaluation.bootstrap import ner_f, paired_bootstrap, textcat_macro_f
-from spacy_mtl.evaluation import evaluate
 from spacy_mtl.distill import teach_docs, teacher_cats, teacher_ents
+
+from helpers import write_task_corpora
 
 SPACY = Path(sys.executable).parent / "spacy"
 
@@ -32,7 +30,10 @@ def test_teach_adds_teacher_targets_keeps_gold_and_is_byte_identical(tiny_pipeli
     for output in (first, second):
         result = teach(str(paths["textcat"]), str(output), "--teacher", tiny_pipeline)
         assert result.returncode == 0, result.stdout + result.stderr
-    assert "Saved 5 docs with teacher targets" in one_line(result.stdout) and "5 / 5 docs" in result.stdout
+    assert (
+        "Saved 5 docs with teacher targets" in one_line(result.stdout)
+        and "5 / 5 docs" in result.stdout
+    )
     assert first.read_bytes() == second.read_bytes()
     assert not list(tmp_path.glob("*.partial"))
     nlp = spacy.load(tiny_pipeline)
@@ -41,10 +42,13 @@ def test_teach_adds_teacher_targets_keeps_gold_and_is_byte_identical(tiny_pipeli
     expected = list(nlp.pipe(doc.text for doc in gold))
     for before, after, predicted in zip(gold, taught, expected):
         assert after.cats == before.cats  # gold untouched
-        assert [(e.start, e.end, e.label_) for e in after.ents] == [(e.start, e.end, e.label_) for e in before.ents]
+        assert [(e.start, e.end, e.label_) for e in after.ents] == [
+            (e.start, e.end, e.label_) for e in before.ents
+        ]
         assert teacher_cats(after) == pytest.approx(predicted.cats)
         assert [(e.start, e.end, e.label_) for e in teacher_ents(after)] == [
-            (e.start, e.end, e.label_) for e in predicted.ents]
+            (e.start, e.end, e.label_) for e in predicted.ents
+        ]
 
 
 def test_teach_refuses_teachers_that_cannot_teach_or_overlap(tiny_pipeline, tmp_path):
@@ -53,11 +57,22 @@ def test_teach_refuses_teachers_that_cannot_teach_or_overlap(tiny_pipeline, tmp_
     spacy.blank("en").to_disk(blank)
     result = teach(str(paths["ner"]), str(tmp_path / "out.spacy"), "--teacher", str(blank))
     assert result.returncode == 1 and "has no textcat or NER component" in one_line(result.stdout)
-    result = teach(str(paths["ner"]), str(tmp_path / "out.spacy"), "--teacher", tiny_pipeline, "--teacher", tiny_pipeline)
+    result = teach(
+        str(paths["ner"]),
+        str(tmp_path / "out.spacy"),
+        "--teacher",
+        tiny_pipeline,
+        "--teacher",
+        tiny_pipeline,
+    )
     assert result.returncode == 1 and "is taught twice" in one_line(result.stdout)
     (tmp_path / "bad.spacy").write_bytes(b"not a docbin")
-    result = teach(str(tmp_path / "bad.spacy"), str(tmp_path / "out.spacy"), "--teacher", tiny_pipeline)
-    assert result.returncode == 1 and "bad.spacy is not a readable .spacy file" in one_line(result.stdout)
+    result = teach(
+        str(tmp_path / "bad.spacy"), str(tmp_path / "out.spacy"), "--teacher", tiny_pipeline
+    )
+    assert result.returncode == 1 and "bad.spacy is not a readable .spacy file" in one_line(
+        result.stdout
+    )
     assert not (tmp_path / "out.spacy").exists()
 
 
@@ -65,4 +80,8 @@ def test_two_ner_teachers_are_refused(tiny_pipeline):
     nlp = spacy.load(tiny_pipeline)
     only_ner = spacy.load(tiny_pipeline, exclude=["textcat"])
     with pytest.raises(ValueError, match="more than one NER teacher"):
-        list(teach_docs([only_ner, spacy.load(tiny_pipeline, exclude=["textcat"])], [nlp.make_doc("hi")]))
+        list(
+            teach_docs(
+                [only_ner, spacy.load(tiny_pipeline, exclude=["textcat"])], [nlp.make_doc("hi")]
+            )
+        )

@@ -1,22 +1,14 @@
 """The paired bootstrap between two setups on the same test docs."""
-import json
-import subprocess
-import sys
-from pathlib import Path
 
-import numpy
 import pytest
-import spacy
-from spacy.tokens import DocBin
 
-from helpers import mixed_examples
-from spacy_mtl.evaluation.bootstrap import ner_f, paired_bootstrap, textcat_macro_f
-from spacy_mtl.evaluation import evaluate
-from spacy_mtl.distill import teach_docs, teacher_cats, teacher_ents
+from spacy_mtl.evaluation.bootstrap import paired_bootstrap
 
 
 def test_bootstrap_of_a_setup_against_itself_is_zero_and_against_a_better_one_is_above():
-    cats = [{"task": "textcat", "doc": i, "gold": "a" if i % 2 else "b", "pred": "a"} for i in range(50)]
+    cats = [
+        {"task": "textcat", "doc": i, "gold": "a" if i % 2 else "b", "pred": "a"} for i in range(50)
+    ]
     same = paired_bootstrap("textcat", [cats], [cats], n_resamples=200)
     assert same.delta == same.low == same.high == 0.0 and same.n_docs == 50
     perfect = [dict(r, pred=r["gold"]) for r in cats]

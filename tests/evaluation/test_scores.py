@@ -1,18 +1,15 @@
 """Per-doc test records: what each doc contributes to its task's score, as spaCy's scorers count it."""
+
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy
 import pytest
 import spacy
-from spacy.tokens import DocBin
+
+from spacy_mtl.evaluation import evaluate
+from spacy_mtl.evaluation.bootstrap import ner_f, textcat_macro_f
 
 from helpers import write_task_corpora
-from spacy_mtl.evaluation.bootstrap import ner_f, paired_bootstrap, textcat_macro_f
-from spacy_mtl.evaluation import evaluate
-from spacy_mtl.distill import teach_docs, teacher_cats, teacher_ents
 
 
 def test_per_doc_records_give_back_spacys_scores(tiny_pipeline, tmp_path):
@@ -27,7 +24,13 @@ def test_per_doc_records_give_back_spacys_scores(tiny_pipeline, tmp_path):
     gold = numpy.asarray([labels.index(r["gold"]) for r in cats])
     pred = numpy.asarray([labels.index(r["pred"]) for r in cats])
     everything = numpy.arange(len(cats))[None, :]
-    assert textcat_macro_f(gold, pred, len(labels), everything)[0] == pytest.approx(scores["textcat"]["cats_macro_f"])
+    assert textcat_macro_f(gold, pred, len(labels), everything)[0] == pytest.approx(
+        scores["textcat"]["cats_macro_f"]
+    )
     counts = numpy.asarray([[r["tp"], r["fp"], r["fn"]] for r in ents], dtype=float)
-    assert (counts[:, 0] + counts[:, 2]).sum() == 6  # tp + fn: the gold entities of the four entity docs
-    assert ner_f(counts, numpy.arange(len(ents))[None, :])[0] == pytest.approx(scores["ner"].get("ents_f", 0.0))
+    assert (
+        counts[:, 0] + counts[:, 2]
+    ).sum() == 6  # tp + fn: the gold entities of the four entity docs
+    assert ner_f(counts, numpy.arange(len(ents))[None, :])[0] == pytest.approx(
+        scores["ner"].get("ents_f", 0.0)
+    )

@@ -1,7 +1,5 @@
 """The int8 encoder: what it quantises, its save/load round trip, training refused,
 and `spacy mtl quantize` on a saved pipeline."""
-import subprocess
-import sys
 
 import numpy
 import pytest
@@ -9,10 +7,16 @@ import spacy
 import torch
 from thinc.api import Config, fix_random_seed
 
-from helpers import encoder_module, load_config, mixed_examples
 from spacy_mtl.models.int8 import is_quantized, quantize_pipeline
 
-TEXTS = ["Obama visited Paris", "Apple hates Netflix , awful", "Messi met Coldplay in London", "so tired today"]
+from helpers import encoder_module, load_config, mixed_examples
+
+TEXTS = [
+    "Obama visited Paris",
+    "Apple hates Netflix , awful",
+    "Messi met Coldplay in London",
+    "so tired today",
+]
 
 
 def outputs(nlp):
@@ -45,7 +49,12 @@ def test_linear_layers_and_word_embeddings_are_int8(int8_dir):
     assert isinstance(module.get_input_embeddings(), torch.ao.nn.quantized.Embedding)
     assert isinstance(module.embeddings.position_embeddings, torch.nn.Embedding)
     assert is_quantized(nlp.get_pipe("transformer").model)
-    assert Config().from_disk(int8_dir / "config.cfg")["components"]["transformer"]["model"]["quantize"] == "int8"
+    assert (
+        Config().from_disk(int8_dir / "config.cfg")["components"]["transformer"]["model"][
+            "quantize"
+        ]
+        == "int8"
+    )
 
 
 def test_round_trip_gives_identical_outputs(int8_dir, tmp_path):
@@ -87,7 +96,9 @@ def test_training_an_int8_encoder_is_refused(tiny_encoder):
     examples = mixed_examples(nlp)
     nlp.initialize(lambda: examples)  # the pretrained encoder is quantised as it loads
     assert isinstance(encoder_module(nlp).get_input_embeddings(), torch.ao.nn.quantized.Embedding)
-    with pytest.raises(ValueError, match=r"Component 'transformer': its encoder is int8.*spacy mtl quantize"):
+    with pytest.raises(
+        ValueError, match=r"Component 'transformer': its encoder is int8.*spacy mtl quantize"
+    ):
         nlp.update(examples, sgd=nlp.create_optimizer())
 
 

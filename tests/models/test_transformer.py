@@ -1,5 +1,6 @@
 """spacy_mtl.TransformerModel.v1: naming the encoder (installed weight package, local
 directory or hub name) and keeping chosen layers of it (the shallow student)."""
+
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,9 @@ import torch
 from thinc.api import fix_random_seed
 from transformers import AutoModel
 
-from helpers import encoder_module, load_config, mixed_examples
 from spacy_mtl.models.transformer import DEFAULT_ENCODER, packaged_model_dir, resolve_encoder
+
+from helpers import encoder_module, load_config, mixed_examples
 
 
 def test_default_encoder_resolves_to_the_packaged_model():
@@ -45,14 +47,20 @@ def test_the_student_starts_from_exactly_the_chosen_layers(tiny_encoder, tmp_pat
     kept = dict(module.encoder.layer[0].named_parameters())
     for name, value in pretrained.encoder.layer[1].named_parameters():
         assert torch.equal(kept[name], value), name
-    assert torch.equal(module.embeddings.word_embeddings.weight, pretrained.embeddings.word_embeddings.weight)
+    assert torch.equal(
+        module.embeddings.word_embeddings.weight, pretrained.embeddings.word_embeddings.weight
+    )
     # Not layer 0: the choice matters.
-    assert not torch.equal(kept["attention.self.query.weight"], pretrained.encoder.layer[0].attention.self.query.weight)
+    assert not torch.equal(
+        kept["attention.self.query.weight"], pretrained.encoder.layer[0].attention.self.query.weight
+    )
     # Saved and loaded, the student has its one layer, and trains.
     nlp.to_disk(tmp_path / "student")
     loaded = spacy.load(tmp_path / "student")
     assert len(encoder_module(loaded).encoder.layer) == 1
-    assert [doc.cats for doc in loaded.pipe(["Obama visited Paris"])] == [doc.cats for doc in nlp.pipe(["Obama visited Paris"])]
+    assert [doc.cats for doc in loaded.pipe(["Obama visited Paris"])] == [
+        doc.cats for doc in nlp.pipe(["Obama visited Paris"])
+    ]
     losses = nlp.update(mixed_examples(nlp), sgd=nlp.create_optimizer())
     assert losses["textcat"] > 0 and losses["ner"] > 0
 
@@ -65,11 +73,20 @@ def test_an_int8_student_keeps_its_layers_then_quantises(tiny_encoder):
     nlp.initialize(lambda: mixed_examples(nlp))
     module = encoder_module(nlp)
     assert len(module.encoder.layer) == 1
-    assert isinstance(module.encoder.layer[0].intermediate.dense, torch.ao.nn.quantized.dynamic.Linear)
+    assert isinstance(
+        module.encoder.layer[0].intermediate.dense, torch.ao.nn.quantized.dynamic.Linear
+    )
     assert type(module.encoder.layer[0].output.dense) is torch.nn.Linear
 
 
-@pytest.mark.parametrize("layers,message", [([2], r"the encoder has 2 layers \(0-1\)"), ([1, 0], "increasing order"), ([], "increasing order")])
+@pytest.mark.parametrize(
+    "layers,message",
+    [
+        ([2], r"the encoder has 2 layers \(0-1\)"),
+        ([1, 0], "increasing order"),
+        ([], "increasing order"),
+    ],
+)
 def test_bad_layers_are_named(tiny_encoder, layers, message):
     with pytest.raises(ValueError, match=r"spacy_mtl.TransformerModel.v1: layers.*" + message):
         student(tiny_encoder, layers)

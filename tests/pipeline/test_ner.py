@@ -1,4 +1,5 @@
 """The NER head's true loss, checked against spaCy's own parser loss."""
+
 import math
 
 import numpy
@@ -6,8 +7,9 @@ import pytest
 import torch
 from spacy.pipeline.ner import EntityRecognizer
 
-from helpers import cats_example, ner_example
 from spacy_mtl.pipeline.ner import MultiTaskEntityRecognizer, gold_action_mask, gold_action_nll
+
+from helpers import cats_example, ner_example
 
 
 def test_nll_of_one_gold_action():
@@ -29,7 +31,9 @@ def test_nll_without_gold_action_is_zero():
 
 def test_nll_is_finite_for_a_confident_mistake():
     scores = numpy.asarray([[200.0, -200.0]], dtype="f")
-    assert gold_action_nll(scores, numpy.asarray([[False, True]]))[0] == pytest.approx(400.0, rel=1e-6)
+    assert gold_action_nll(scores, numpy.asarray([[False, True]]))[0] == pytest.approx(
+        400.0, rel=1e-6
+    )
 
 
 def test_nll_gradient_is_spacys_parser_loss_gradient(make_nlp):
@@ -57,7 +61,9 @@ def test_nll_gradient_is_spacys_parser_loss_gradient(make_nlp):
         nll = torch.logsumexp(X, dim=1) - torch.logsumexp(masked, dim=1)
         nll.sum().backward()
         numpy.testing.assert_allclose(X.grad.numpy(), stock, atol=1e-6)
-        numpy.testing.assert_allclose(gold_action_nll(scores, gold), nll.detach().numpy(), rtol=1e-6)
+        numpy.testing.assert_allclose(
+            gold_action_nll(scores, gold), nll.detach().numpy(), rtol=1e-6
+        )
         nlls.extend(nll.detach().numpy())
     reported = nlp.get_pipe("transformer").last_step["ner"]["loss"]
     assert reported == pytest.approx(float(numpy.mean(nlls)), rel=1e-6)

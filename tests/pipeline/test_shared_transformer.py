@@ -1,10 +1,14 @@
 """The training step of MultiTaskTransformer, checked through encoder gradients."""
+
 import numpy
 import pytest
+import recording_weighting  # noqa: F401  (registers tests.recording.v1)
 import spacy
 from thinc.api import Adam
 
-import recording_weighting  # noqa: F401  (registers tests.recording.v1)
+from spacy_mtl.pipeline.batching import group_by_length
+from spacy_mtl.weighting import StaticWeighting
+
 from helpers import (
     BackwardCounter,
     clear_encoder_grads,
@@ -12,8 +16,6 @@ from helpers import (
     encoder_module,
     randomize_head,
 )
-from spacy_mtl.pipeline.batching import group_by_length
-from spacy_mtl.weighting import StaticWeighting
 
 ORDERS = [["transformer", "textcat", "ner"], ["transformer", "ner", "textcat"]]
 
@@ -69,7 +71,9 @@ def test_one_backward_per_batch_with_every_contributing_head(nlp_and_examples, b
         "ner-only": [eg for eg, c, e in zip(examples, has_cats, has_ents) if e and not c],
     }[batch]
     alone = {
-        task: grads_after_update(nlp, chosen, {"textcat": float(task == "textcat"), "ner": float(task == "ner")})
+        task: grads_after_update(
+            nlp, chosen, {"textcat": float(task == "textcat"), "ner": float(task == "ner")}
+        )
         for task in ("textcat", "ner")
     }
     counter = BackwardCounter(nlp)
@@ -79,7 +83,9 @@ def test_one_backward_per_batch_with_every_contributing_head(nlp_and_examples, b
         counter.close()
     assert counter.count == 1
     assert_grads_close(both, [a + b for a, b in zip(alone["textcat"], alone["ner"])])
-    contributing = {"mixed": ["textcat", "ner"], "textcat-only": ["textcat"], "ner-only": ["ner"]}[batch]
+    contributing = {"mixed": ["textcat", "ner"], "textcat-only": ["textcat"], "ner-only": ["ner"]}[
+        batch
+    ]
     for task in ("textcat", "ner"):
         assert (total_norm(alone[task]) > 0) == (task in contributing)
 
@@ -91,12 +97,19 @@ def test_missing_labels_contribute_nothing(make_nlp):
     step = nlp.get_pipe("transformer").weighting.steps[-1]
     assert step.tasks == ["textcat", "ner"]
     # One gradient segment per doc, in batch order, sized like the transformer output.
-    sizes = [d.tensors[0].size for d in nlp.get_pipe("transformer").predict([eg.predicted for eg in examples]).doc_data]
+    sizes = [
+        d.tensors[0].size
+        for d in nlp.get_pipe("transformer").predict([eg.predicted for eg in examples]).doc_data
+    ]
     bounds = numpy.cumsum([0] + sizes)
     for row, task in enumerate(step.tasks):
         for i, eg in enumerate(examples):
             segment = step.grads[row, bounds[i] : bounds[i + 1]]
-            annotated = bool(eg.reference.cats) if task == "textcat" else eg.reference.has_annotation("ENT_IOB")
+            annotated = (
+                bool(eg.reference.cats)
+                if task == "textcat"
+                else eg.reference.has_annotation("ENT_IOB")
+            )
             assert bool(numpy.abs(segment).sum() > 0) == annotated, (task, eg.reference.text)
 
 
@@ -107,10 +120,19 @@ def test_weighting_receives_true_losses(make_nlp):
     encoded = nlp.get_pipe("transformer").pipe([eg.predicted.copy() for eg in examples])
     probs = textcat.predict(list(encoded))
     annotated = [i for i, eg in enumerate(examples) if eg.reference.cats]
-    expected = -numpy.mean([
-        numpy.log(probs[i, textcat.labels.index(max(examples[i].reference.cats, key=examples[i].reference.cats.get))])
-        for i in annotated
-    ])
+    expected = -numpy.mean(
+        [
+            numpy.log(
+                probs[
+                    i,
+                    textcat.labels.index(
+                        max(examples[i].reference.cats, key=examples[i].reference.cats.get)
+                    ),
+                ]
+            )
+            for i in annotated
+        ]
+    )
     losses = {}
     nlp.update(examples, sgd=False, drop=0.0, losses=losses)
     step = nlp.get_pipe("transformer").weighting.steps[-1]
@@ -125,9 +147,14 @@ def test_hand_written_loop_steps_on_this_batch(make_nlp):
     nlp, examples = make_nlp()
     params_before = [p.detach().clone() for p in encoder_module(nlp).parameters()]
     nlp.update(examples, sgd=Adam(0.001), drop=0.0)
-    changed = [not bool((p.detach() == b).all()) for p, b in zip(encoder_module(nlp).parameters(), params_before)]
+    changed = [
+        not bool((p.detach() == b).all())
+        for p, b in zip(encoder_module(nlp).parameters(), params_before)
+    ]
     assert sum(changed) > len(changed) // 2
-    assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in encoder_module(nlp).parameters())
+    assert all(
+        p.grad is None or float(p.grad.abs().sum()) == 0 for p in encoder_module(nlp).parameters()
+    )
 
 
 def test_frozen_heads_are_not_waited_for(make_nlp):
@@ -171,11 +198,18 @@ def test_non_finite_head_sits_the_step_out_on_time(make_nlp, monkeypatch, poison
         counter.close()
     assert counter.count == 1
     transformer = nlp.get_pipe("transformer")
-    assert transformer.weighting.steps[-1].tasks == ["ner"] and list(transformer.last_step) == ["ner"]
+    assert transformer.weighting.steps[-1].tasks == ["ner"] and list(transformer.last_step) == [
+        "ner"
+    ]
     assert losses["textcat"] == 0.0 and numpy.isfinite(losses["ner"]) and losses["ner"] > 0
     grads = encoder_grads(nlp)
     assert all(numpy.isfinite(g).all() for g in grads) and total_norm(grads) > 0
-    head_grads = [node.get_grad(name) for node in textcat.model.walk() for name in node.param_names if node.has_grad(name)]
+    head_grads = [
+        node.get_grad(name)
+        for node in textcat.model.walk()
+        for name in node.param_names
+        if node.has_grad(name)
+    ]
     assert all(float(numpy.abs(g).sum()) == 0 for g in head_grads)
 
 
@@ -213,7 +247,8 @@ def test_pipe_encodes_sub_batches_sorted_by_word_pieces(make_nlp):
     transformer.cfg["max_batch_items"] = 2 * counts[0]
     shapes = []
     handle = encoder_module(nlp).register_forward_hook(
-        lambda module, args, kwargs, output: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+        lambda module, args, kwargs, output: shapes.append(tuple(kwargs["input_ids"].shape)),
+        with_kwargs=True,
     )
     try:
         docs = list(nlp.pipe(texts, batch_size=6))
@@ -225,7 +260,9 @@ def test_pipe_encodes_sub_batches_sorted_by_word_pieces(make_nlp):
     for doc, text in zip(docs, texts):
         alone = nlp(text)
         assert doc.cats == pytest.approx(alone.cats, abs=1e-5)
-        assert [(e.start, e.end, e.label_) for e in doc.ents] == [(e.start, e.end, e.label_) for e in alone.ents]
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [
+            (e.start, e.end, e.label_) for e in alone.ents
+        ]
 
 
 def test_save_load_round_trip(make_nlp, tmp_path):
@@ -237,7 +274,11 @@ def test_save_load_round_trip(make_nlp, tmp_path):
     loaded = spacy.load(tmp_path / "pipeline")
     assert loaded.get_pipe("transformer").weighting.n_steps == 3
     assert loaded.get_pipe("transformer").weighting.tasks == ["textcat", "ner"]
-    texts = ["Barack Obama visited Paris today", "I hate waiting at Heathrow", "great show by Coldplay"]
+    texts = [
+        "Barack Obama visited Paris today",
+        "I hate waiting at Heathrow",
+        "great show by Coldplay",
+    ]
     for doc, doc2 in zip(nlp.pipe(texts), loaded.pipe(texts)):
         assert doc.cats == pytest.approx(doc2.cats, abs=1e-6)
         assert [(e.text, e.label_) for e in doc.ents] == [(e.text, e.label_) for e in doc2.ents]
@@ -260,18 +301,32 @@ def test_spacy_train_loop_one_backward_per_sub_batch(make_nlp, accumulate_gradie
     counter = BackwardCounter(nlp)
     params = [p.detach().clone() for p in encoder_module(nlp).parameters()]
     steps = train_while_improving(
-        nlp, Adam(0.001), batches, lambda: (0.0, {}),
-        dropout=0.0, eval_frequency=100, accumulate_gradient=accumulate_gradient, patience=0,
-        max_steps=0, exclude=[], annotating_components=[], before_update=None,
+        nlp,
+        Adam(0.001),
+        batches,
+        lambda: (0.0, {}),
+        dropout=0.0,
+        eval_frequency=100,
+        accumulate_gradient=accumulate_gradient,
+        patience=0,
+        max_steps=0,
+        exclude=[],
+        annotating_components=[],
+        before_update=None,
     )
     try:
         for _ in steps:
             # After each step the optimizer has consumed the encoder's gradient.
-            assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in encoder_module(nlp).parameters())
+            assert all(
+                p.grad is None or float(p.grad.abs().sum()) == 0
+                for p in encoder_module(nlp).parameters()
+            )
     finally:
         counter.close()
     assert counter.count == n_sub_batches >= 3 * accumulate_gradient - 1
-    assert any(not bool((p.detach() == b).all()) for p, b in zip(encoder_module(nlp).parameters(), params))
+    assert any(
+        not bool((p.detach() == b).all()) for p, b in zip(encoder_module(nlp).parameters(), params)
+    )
 
 
 def test_task_gradients_are_gradients_of_the_mean_loss(make_nlp):
@@ -296,10 +351,15 @@ def test_the_trace_records_the_cosine_of_the_task_gradients(make_nlp):
     nlp, examples = make_nlp(weighting={"@mtl_weightings": "tests.recording.v1"})
     randomize_head(nlp, "textcat")
     transformer = nlp.get_pipe("transformer")
-    for batch, disjoint in ((examples, False), ([eg for eg in examples if not (eg.reference.cats and eg.reference.ents)], True)):
+    for batch, disjoint in (
+        (examples, False),
+        ([eg for eg in examples if not (eg.reference.cats and eg.reference.ents)], True),
+    ):
         nlp.update(batch, sgd=False, drop=0.0)
         g_textcat, g_ner = transformer.weighting.steps[-1].grads.astype("float64")
         expected = g_textcat @ g_ner / (numpy.linalg.norm(g_textcat) * numpy.linalg.norm(g_ner))
         recorded = transformer.last_step["textcat"]["cosine"]["ner"]
-        assert recorded == pytest.approx(expected, abs=1e-6) and transformer.last_step["ner"]["cosine"] == {"textcat": recorded}
+        assert recorded == pytest.approx(expected, abs=1e-6) and transformer.last_step["ner"][
+            "cosine"
+        ] == {"textcat": recorded}
         assert (recorded == 0.0) is disjoint

@@ -1,4 +1,5 @@
 """The text classification heads: missing annotation is missing, the loss is the NLL."""
+
 import numpy
 import pytest
 import spacy
@@ -40,14 +41,19 @@ def test_docs_without_cats_teach_textcat_nothing(make_nlp):
 def test_multilabel_head_loss_is_binary_cross_entropy(tiny_encoder):
     fix_random_seed(0)
     config = load_config("mtl.cfg", tiny_encoder)
-    config["components"]["textcat"] = {"factory": "mtl_textcat_multilabel", "model": {
-        **config["components"]["textcat"]["model"], "exclusive_classes": False}}
+    config["components"]["textcat"] = {
+        "factory": "mtl_textcat_multilabel",
+        "model": {**config["components"]["textcat"]["model"], "exclusive_classes": False},
+    }
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     doc = nlp.make_doc("great phone , awful battery")
     ref = doc.copy()
     ref.cats = {"praise": 1.0, "complaint": 1.0}  # "question" is missing for this doc
     ref.set_ents([], default="missing")
-    examples = [Example(doc, ref), Example(nlp.make_doc("is it any good ?"), nlp.make_doc("is it any good ?"))]
+    examples = [
+        Example(doc, ref),
+        Example(nlp.make_doc("is it any good ?"), nlp.make_doc("is it any good ?")),
+    ]
     examples[1].reference.cats = {"question": 1.0, "praise": 0.0, "complaint": 0.0}
     examples[1].reference.set_ents([], default="missing")
     nlp.initialize(lambda: examples)
@@ -93,8 +99,10 @@ def two_cats_heads(tiny_encoder, init_labels):
     config = load_config("mtl.cfg", tiny_encoder)
     config["nlp"]["pipeline"] = ["transformer", "sentiment", "topics", "ner"]
     config["components"]["sentiment"] = config["components"].pop("textcat")
-    config["components"]["topics"] = {"factory": "mtl_textcat_multilabel", "model": {
-        **config["components"]["sentiment"]["model"], "exclusive_classes": False}}
+    config["components"]["topics"] = {
+        "factory": "mtl_textcat_multilabel",
+        "model": {**config["components"]["sentiment"]["model"], "exclusive_classes": False},
+    }
     config["training"]["score_weights"] = {}
     if init_labels:
         config["initialize"]["components"] = {
@@ -126,7 +134,9 @@ def test_two_textcat_heads_keep_their_own_labels(tiny_encoder):
     optimizer = nlp.create_optimizer()
     losses = nlp.update(examples, sgd=optimizer)
     assert set(nlp.get_pipe("transformer").last_step) == {"sentiment", "topics", "ner"}
-    assert all(numpy.isfinite(losses[name]) and losses[name] > 0 for name in ("sentiment", "topics", "ner"))
+    assert all(
+        numpy.isfinite(losses[name]) and losses[name] > 0 for name in ("sentiment", "topics", "ner")
+    )
     only_topics = [eg for eg in examples if set(eg.reference.cats) == set(TOPICS)]
     assert topics.has_task_gold(only_topics) and not sentiment.has_task_gold(only_topics)
     truths, known = topics.truths(only_topics)
@@ -137,7 +147,10 @@ def test_two_textcat_heads_keep_their_own_labels(tiny_encoder):
 def test_labels_from_docs_with_disjoint_label_sets_are_refused(tiny_encoder):
     nlp = two_cats_heads(tiny_encoder, init_labels=False)
     examples = three_task_examples(nlp)
-    with pytest.raises(ValueError, match=r"'sentiment'.*share no label.*\[initialize\.components\.sentiment\] labels"):
+    with pytest.raises(
+        ValueError,
+        match=r"'sentiment'.*share no label.*\[initialize\.components\.sentiment\] labels",
+    ):
         nlp.initialize(lambda: examples)
 
 
@@ -185,4 +198,6 @@ def test_each_heads_gradient_is_the_gradient_of_the_loss_it_reports(tiny_encoder
                 sides.append(head.get_loss(examples, head.predict(encoded))[0])
             numeric[k] = annotated * (sides[0] - sides[1]) / (2 * step)
         output.set_param("b", bias)
-        numpy.testing.assert_allclose(output.get_grad("b"), numeric, rtol=2e-2, atol=1e-3, err_msg=name)
+        numpy.testing.assert_allclose(
+            output.get_grad("b"), numeric, rtol=2e-2, atol=1e-3, err_msg=name
+        )

@@ -1,9 +1,11 @@
 """A user's own head: a tagger implementing the `TaskHead` contract trains beside the
 textcat and NER heads, three tasks under one weighting."""
+
 from typing import List, Optional
 
 import numpy
 import pytest
+import recording_weighting  # noqa: F401  (registers tests.recording.v1)
 import spacy
 from spacy.language import Language
 from spacy.pipeline.tagger import Tagger
@@ -11,14 +13,16 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Config, set_dropout_rate
 
-import recording_weighting  # noqa: F401  (registers tests.recording.v1)
-from helpers import clear_encoder_grads, encoder_grads, load_config, mixed_examples, randomize_head
 from spacy_mtl import TaskHead, TaskLoss
 from spacy_mtl.pipeline.task_head import LISTENER_CONFIG
 from spacy_mtl.weighting import StaticWeighting
 
+from helpers import clear_encoder_grads, encoder_grads, load_config, mixed_examples, randomize_head
+
 # A head's default model: spaCy's architecture with the shared listener as its tok2vec.
-TAGGER_MODEL = Config().from_str('[model]\n@architectures = "spacy.Tagger.v2"\nnO = null\n' + LISTENER_CONFIG)["model"]
+TAGGER_MODEL = Config().from_str(
+    '[model]\n@architectures = "spacy.Tagger.v2"\nnO = null\n' + LISTENER_CONFIG
+)["model"]
 
 
 class TaggerHead(TaskHead, Tagger):
@@ -66,7 +70,9 @@ def tagged_example(nlp, words, tags) -> Example:
 
 @pytest.fixture
 def three_heads(tiny_encoder):
-    config = load_config("mtl.cfg", tiny_encoder, weighting={"@mtl_weightings": "tests.recording.v1"})
+    config = load_config(
+        "mtl.cfg", tiny_encoder, weighting={"@mtl_weightings": "tests.recording.v1"}
+    )
     config["nlp"]["pipeline"] = ["transformer", "textcat", "tagger", "ner"]
     config["components"]["tagger"] = {"factory": "test_tagger_head"}
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
@@ -114,4 +120,6 @@ def test_three_task_gradients_add_up_in_the_encoder(three_heads):
         assert sum(float(numpy.abs(g).sum()) for g in alone[task]) > 0, task
     for i, g in enumerate(mixed):
         expected = 0.5 * alone["textcat"][i] + 2.0 * alone["tagger"][i] + alone["ner"][i]
-        numpy.testing.assert_allclose(g, expected, rtol=1e-4, atol=1e-5 * float(numpy.abs(expected).max()) + 1e-9)
+        numpy.testing.assert_allclose(
+            g, expected, rtol=1e-4, atol=1e-5 * float(numpy.abs(expected).max()) + 1e-9
+        )

@@ -1,12 +1,15 @@
 """project/scripts/distill_report.py: the student against its teachers, from the files
 `spacy mtl evaluate --per-doc` writes."""
+
 import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "project" / "scripts" / "distill_report.py"
+from helpers import REPO
+
+SCRIPT = REPO / "project" / "scripts" / "distill_report.py"
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +32,28 @@ def test_report_gives_each_task_its_difference_interval_and_verdict(distill_repo
     teacher_ner = [{"task": "ner", "doc": i, "tp": 1, "fp": 0, "fn": 1} for i in range(4)]
     student_ner = [{"task": "ner", "doc": i, "tp": 2, "fp": 0, "fn": 0} for i in range(4)]
     # Sentiment: both classify all 4 docs correctly (macro-F1 1).
-    cats = [{"task": "textcat", "doc": i, "gold": label, "pred": label} for i, label in enumerate("ab" * 2)]
-    student = write_run(tmp_path / "distill", {"textcat": {"cats_macro_f": 1.0}, "ner": {"ents_f": 1.0}},
-                        cats + student_ner)
+    cats = [
+        {"task": "textcat", "doc": i, "gold": label, "pred": label}
+        for i, label in enumerate("ab" * 2)
+    ]
+    student = write_run(
+        tmp_path / "distill",
+        {"textcat": {"cats_macro_f": 1.0}, "ner": {"ents_f": 1.0}},
+        cats + student_ner,
+    )
     teachers = {
-        "textcat": write_run(tmp_path / "teacher-textcat", {"textcat": {"cats_macro_f": 1.0}}, cats),
+        "textcat": write_run(
+            tmp_path / "teacher-textcat", {"textcat": {"cats_macro_f": 1.0}}, cats
+        ),
         "ner": write_run(tmp_path / "teacher-ner", {"ner": {"ents_f": 2 / 3}}, teacher_ner),
     }
     text = distill_report.report(student, teachers, tmp_path / "report.md")
     assert (tmp_path / "report.md").read_text() == text
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
-            for line in text.splitlines() if line.startswith("| ") and "---" not in line}
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and "---" not in line
+    }
     # Every resample of identical docs gives the same difference: the interval is a point.
     assert rows["entity F1"][1:] == ["66.7", "100.0", "+33.3 [+33.3, +33.3]", "4"]
     assert rows["sentiment macro-F1"][1:] == ["100.0", "100.0", "+0.0 [+0.0, +0.0]", "4"]

@@ -1,4 +1,5 @@
 """project/scripts/prepare_tweets.py: the embedded tweets, repaired, de-duplicated and split."""
+
 import hashlib
 import importlib.util
 import os
@@ -18,7 +19,9 @@ from wasabi import Printer
 from spacy_mtl.corpus import read_iob
 from spacy_mtl.corpus.split import SPLITS, normalise_text
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import REPO
+
+ROOT = REPO
 SCRIPT = ROOT / "project" / "scripts" / "prepare_tweets.py"
 MAX_NER, MAX_TEXTCAT = 300, 400
 # sha256 prefixes of the files spacy_mtl 0.1.0 (d20fa3c) wrote with seed 0 and these
@@ -54,7 +57,9 @@ def sha(path: Path) -> str:
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("capped")
-    prepare_tweets.prepare(out, max_ner=MAX_NER, max_textcat=MAX_TEXTCAT, printer=Printer(no_print=True))
+    prepare_tweets.prepare(
+        out, max_ner=MAX_NER, max_textcat=MAX_TEXTCAT, printer=Printer(no_print=True)
+    )
     return out
 
 
@@ -100,7 +105,10 @@ def test_same_bytes_as_the_earlier_converter(capped):
 
 def test_capped_splits_are_80_10_10_disjoint_and_free_of_duplicates(capped):
     for task, cap in (("ner", MAX_NER), ("textcat", MAX_TEXTCAT)):
-        keys = {s: [normalise_text(d.text) for d in read_docs(capped / task / f"{s}.spacy")] for s in SPLITS}
+        keys = {
+            s: [normalise_text(d.text) for d in read_docs(capped / task / f"{s}.spacy")]
+            for s in SPLITS
+        }
         assert [len(keys[s]) for s in SPLITS] == [int(cap * 0.8), int(cap * 0.1), int(cap * 0.1)]
         for split, texts in keys.items():
             assert len(set(texts)) == len(texts), f"duplicate within {task}/{split}"
@@ -141,8 +149,19 @@ def test_the_project_step_writes_the_same_bytes_in_a_process_with_another_hash_s
     shutil.copy(ROOT / "project" / "project.yml", project)
     shutil.copytree(ROOT / "project" / "scripts", project / "scripts")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    command = [sys.executable, "-m", "spacy", "project", "run", "corpus", str(project),
-               "--vars.max_ner", str(MAX_NER), "--vars.max_textcat", str(MAX_TEXTCAT)]
+    command = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "project",
+        "run",
+        "corpus",
+        str(project),
+        "--vars.max_ner",
+        str(MAX_NER),
+        "--vars.max_textcat",
+        str(MAX_TEXTCAT),
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert {name: sha(project / "corpus" / f"{name}.spacy") for name in GOLDEN} == GOLDEN
@@ -157,8 +176,12 @@ def test_the_corpus_public_step_converts_assets_in_the_public_formats(tmp_path):
     (project / "assets" / "tweeteval").mkdir()
     sentences = [f"@user{i}\tO\nmeets\tO\nNew\tB-location\nYork\tI-location\n" for i in range(20)]
     (project / "assets" / "wnut17" / "train.conll").write_text("\n".join(sentences))
-    (project / "assets" / "tweeteval" / "train_text.txt").write_text("".join(f"tweet {i}\n" for i in range(20)))
-    (project / "assets" / "tweeteval" / "train_labels.txt").write_text("".join(f"{i % 3}\n" for i in range(20)))
+    (project / "assets" / "tweeteval" / "train_text.txt").write_text(
+        "".join(f"tweet {i}\n" for i in range(20))
+    )
+    (project / "assets" / "tweeteval" / "train_labels.txt").write_text(
+        "".join(f"{i % 3}\n" for i in range(20))
+    )
     command = [sys.executable, "-m", "spacy", "project", "run", "corpus-public", str(project)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,5 +1,6 @@
 """The `all` and `compress` workflows of project/project.yml, end to end, with the
 tiny encoder and small data caps: the same commands as `make demo`, smaller numbers."""
+
 import json
 import shutil
 import subprocess
@@ -11,13 +12,17 @@ import spacy
 import torch
 from spacy.tokens import DocBin
 
-REPO = Path(__file__).parent.parent
+from helpers import REPO
+
 SPACY = Path(sys.executable).parent / "spacy"
 
 
 def run_workflow(project: Path, workflow: str, *options: str) -> str:
-    result = subprocess.run([str(SPACY), "project", "run", workflow, str(project), *options],
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [str(SPACY), "project", "run", workflow, str(project), *options],
+        capture_output=True,
+        text=True,
+    )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
     return log
@@ -26,16 +31,32 @@ def run_workflow(project: Path, workflow: str, *options: str) -> str:
 @pytest.fixture(scope="module")
 def project(tiny_encoder, tmp_path_factory) -> Path:
     project = tmp_path_factory.mktemp("workflow") / "project"
-    shutil.copytree(REPO / "project", project, ignore=shutil.ignore_patterns(
-        "corpus", "training", "metrics", "packages", "assets"))  # fmt: skip
+    shutil.copytree(
+        REPO / "project",
+        project,
+        ignore=shutil.ignore_patterns("corpus", "training", "metrics", "packages", "assets"),
+    )
     return project
 
 
 @pytest.fixture(scope="module")
 def all_log(project, tiny_encoder) -> str:
-    return run_workflow(project, "all", "--vars.repo_dir", str(REPO), "--vars.encoder", tiny_encoder,
-                        "--vars.max_steps", "12", "--vars.eval_frequency", "6",
-                        "--vars.max_ner", "120", "--vars.max_textcat", "120")  # fmt: skip
+    return run_workflow(
+        project,
+        "all",
+        "--vars.repo_dir",
+        str(REPO),
+        "--vars.encoder",
+        tiny_encoder,
+        "--vars.max_steps",
+        "12",
+        "--vars.eval_frequency",
+        "6",
+        "--vars.max_ner",
+        "120",
+        "--vars.max_textcat",
+        "120",
+    )
 
 
 def test_all_workflow_trains_packages_and_loads_in_a_fresh_venv(project, all_log):
@@ -44,7 +65,10 @@ def test_all_workflow_trains_packages_and_loads_in_a_fresh_venv(project, all_log
     assert set(scores) == {"textcat", "ner"}
     assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
     dist = project / "packages" / "en_mtl_tweets-0.1.0" / "dist"
-    assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == ["en_mtl_tweets", "spacy_mtl"]
+    assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == [
+        "en_mtl_tweets",
+        "spacy_mtl",
+    ]
     trace = (project / "training" / "mtl" / "weights.jsonl").read_text().splitlines()
     assert {json.loads(line)["task"] for line in trace} == {"textcat", "ner"}
     assert (project / "metrics" / "weights.png").stat().st_size > 10_000
@@ -52,58 +76,110 @@ def test_all_workflow_trains_packages_and_loads_in_a_fresh_venv(project, all_log
 
 def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
     # The tiny encoder has 2 layers; the student keeps the second.
-    log = run_workflow(project, "compress", "--vars.repo_dir", str(REPO), "--vars.small_layers", "[1]",
-                       "--vars.small_steps", "12", "--vars.eval_frequency", "6")  # fmt: skip
+    log = run_workflow(
+        project,
+        "compress",
+        "--vars.repo_dir",
+        str(REPO),
+        "--vars.small_layers",
+        "[1]",
+        "--vars.small_steps",
+        "12",
+        "--vars.eval_frequency",
+        "6",
+    )
     assert log.count("Smoke test passed") == 2
     from spacy_mtl.distill.targets import teacher_cats, teacher_ents
 
     vocab = spacy.blank("en").vocab
     for task in ("textcat", "ner"):
         gold = list(DocBin().from_disk(project / "corpus" / task / "train.spacy").get_docs(vocab))
-        taught = list(DocBin().from_disk(project / "corpus" / "taught-mtl" / f"{task}-train.spacy").get_docs(vocab))
+        taught = list(
+            DocBin()
+            .from_disk(project / "corpus" / "taught-mtl" / f"{task}-train.spacy")
+            .get_docs(vocab)
+        )
         assert len(taught) == len(gold) == 96  # 80% of each capped corpus
         assert [d.cats for d in taught] == [d.cats for d in gold]  # gold kept
         # One teacher, the full pipeline, teaches both tasks on every tweet.
         assert all(teacher_cats(d) and teacher_ents(d) is not None for d in taught)
     for name in ("int8", "small_int8"):
         dist = project / "packages" / f"en_mtl_tweets_{name}-0.1.0" / "dist"
-        assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == [f"en_mtl_tweets_{name}", "spacy_mtl"]
+        assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == [
+            f"en_mtl_tweets_{name}",
+            "spacy_mtl",
+        ]
     small = spacy.load(project / "training" / "small-int8")
     module = small.get_pipe("transformer").model.transformer
     assert len(module.encoder.layer) == 1
-    assert isinstance(module.encoder.layer[0].attention.self.query, torch.ao.nn.quantized.dynamic.Linear)
+    assert isinstance(
+        module.encoder.layer[0].attention.self.query, torch.ao.nn.quantized.dynamic.Linear
+    )
     for name in ("int8", "small", "small-int8"):
         scores = json.loads((project / "metrics" / name / "scores.json").read_text())
         assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
 
 
-def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(project, all_log, tiny_encoder):
+def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(
+    project, all_log, tiny_encoder
+):
     # The corpus caps of `all`, or its corpus step would run again on all the tweets.
-    log = run_workflow(project, "distill", "--vars.repo_dir", str(REPO), "--vars.encoder", tiny_encoder,
-                       "--vars.max_ner", "120", "--vars.max_textcat", "120", "--vars.teacher_steps", "6",
-                       "--vars.max_steps", "12", "--vars.eval_frequency", "6",
-                       "--vars.distill_weighting", "spacy_mtl.pcgrad.v1")  # fmt: skip
+    log = run_workflow(
+        project,
+        "distill",
+        "--vars.repo_dir",
+        str(REPO),
+        "--vars.encoder",
+        tiny_encoder,
+        "--vars.max_ner",
+        "120",
+        "--vars.max_textcat",
+        "120",
+        "--vars.teacher_steps",
+        "6",
+        "--vars.max_steps",
+        "12",
+        "--vars.eval_frequency",
+        "6",
+        "--vars.distill_weighting",
+        "spacy_mtl.pcgrad.v1",
+    )
     assert "Saved 96 docs with teacher targets" in log  # 80% of each capped corpus
     from spacy_mtl.distill.targets import teacher_cats, teacher_ents
 
     vocab = spacy.blank("en").vocab
     original = list(DocBin().from_disk(project / "corpus" / "ner" / "train.spacy").get_docs(vocab))
-    taught = list(DocBin().from_disk(project / "corpus" / "taught" / "ner-train.spacy").get_docs(vocab))
+    taught = list(
+        DocBin().from_disk(project / "corpus" / "taught" / "ner-train.spacy").get_docs(vocab)
+    )
     assert [d.text for d in taught] == [d.text for d in original]
     assert [[(e.start, e.end, e.label_) for e in d.ents] for d in taught] == [
-        [(e.start, e.end, e.label_) for e in d.ents] for d in original]  # gold kept
+        [(e.start, e.end, e.label_) for e in d.ents] for d in original
+    ]  # gold kept
     assert all(teacher_cats(d) and teacher_ents(d) is not None for d in taught)
     scores = json.loads((project / "metrics" / "distill" / "scores.json").read_text())
     assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
     for teacher, task in (("teacher-textcat", "textcat"), ("teacher-ner", "ner")):
-        assert set(json.loads((project / "metrics" / teacher / "scores.json").read_text())) == {task}
+        assert set(json.loads((project / "metrics" / teacher / "scores.json").read_text())) == {
+            task
+        }
     report = (project / "metrics" / "distill" / "report.md").read_text()
-    teacher_f = json.loads((project / "metrics" / "teacher-ner" / "scores.json").read_text())["ner"]["ents_f"]
+    teacher_f = json.loads((project / "metrics" / "teacher-ner" / "scores.json").read_text())[
+        "ner"
+    ]["ents_f"]
     entity_row = next(line for line in report.splitlines() if line.startswith("| entity F1 |"))
     assert f"| {100 * teacher_f:.1f} | {100 * scores['ner']['ents_f']:.1f} | " in entity_row
     assert "Pays (Δm% > 0" in report
-    trace = [json.loads(line) for line in (project / "training" / "distill" / "weights.jsonl").read_text().splitlines()]
+    trace = [
+        json.loads(line)
+        for line in (project / "training" / "distill" / "weights.jsonl").read_text().splitlines()
+    ]
     # Both tasks on every tweet: the task gradients share docs, so their cosine is not 0.
-    assert any(abs(record["cosine"]["ner"]) > 1e-6 for record in trace if record["task"] == "textcat")
+    assert any(
+        abs(record["cosine"]["ner"]) > 1e-6 for record in trace if record["task"] == "textcat"
+    )
     dist = project / "packages" / "en_mtl_tweets_distill-0.1.0" / "dist"
-    assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == ["en_mtl_tweets_distill", "spacy_mtl"]
+    assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == [
+        "en_mtl_tweets_distill",
+        "spacy_mtl",
+    ]

@@ -1,5 +1,6 @@
 """The weight-trace logger: a JSON line per task and step, window means for the wrapped
 logger, the trace in the output directory, flushed every step, rotated on a restart."""
+
 import io
 import json
 
@@ -36,7 +37,9 @@ def test_trace_and_evaluation_means(make_nlp, tmp_path):
     def wrapped(nlp, stdout, stderr):
         return seen.append, lambda: seen.append("closed")
 
-    log_step, finalize = weight_trace_logger(wrapped, str(tmp_path / "trace" / "w.jsonl"))(nlp, io.StringIO())
+    log_step, finalize = weight_trace_logger(wrapped, str(tmp_path / "trace" / "w.jsonl"))(
+        nlp, io.StringIO()
+    )
     for _ in range(2):
         nlp.update(examples, sgd=False)
         log_step(None)
@@ -45,7 +48,13 @@ def test_trace_and_evaluation_means(make_nlp, tmp_path):
     finalize()
     lines = records(tmp_path / "trace" / "w.jsonl")
     assert [(r["step"], r["task"]) for r in lines] == [
-        (0, "textcat"), (0, "ner"), (1, "textcat"), (1, "ner"), (2, "textcat"), (2, "ner")]
+        (0, "textcat"),
+        (0, "ner"),
+        (1, "textcat"),
+        (1, "ner"),
+        (2, "textcat"),
+        (2, "ner"),
+    ]
     scores = seen[2]["other_scores"]
     ner_losses = [r["loss"] for r in lines if r["task"] == "ner"]
     assert scores["w_ner"] == 1.0 and scores["w_textcat"] == 1.0
@@ -131,15 +140,27 @@ def test_the_wrapped_console_logger_draws_its_progress_bar(make_nlp, tmp_path, m
     monkeypatch.setattr(tqdm, "tqdm", Bar)
     nlp, examples = make_nlp()
     nlp.config["training"]["eval_frequency"] = 4
-    setup = registry.resolve({"logger": {
-        "@loggers": "spacy_mtl.WeightTraceLogger.v1", "path": str(tmp_path / "w.jsonl"),
-        "logger": {"@loggers": "spacy.ConsoleLogger.v3", "progress_bar": "eval"},
-    }})["logger"]
+    setup = registry.resolve(
+        {
+            "logger": {
+                "@loggers": "spacy_mtl.WeightTraceLogger.v1",
+                "path": str(tmp_path / "w.jsonl"),
+                "logger": {"@loggers": "spacy.ConsoleLogger.v3", "progress_bar": "eval"},
+            }
+        }
+    )["logger"]
     stderr = Terminal()
     log_step, finalize = setup(nlp, io.StringIO(), stderr)
     nlp.update(examples, sgd=False)
-    log_step({"step": 0, "epoch": 0, "score": 0.5, "other_scores": {},
-              "losses": {"transformer": 0.0, "textcat": 1.0, "ner": 1.0}})
+    log_step(
+        {
+            "step": 0,
+            "epoch": 0,
+            "score": 0.5,
+            "other_scores": {},
+            "losses": {"transformer": 0.0, "textcat": 1.0, "ner": 1.0},
+        }
+    )
     for _ in range(2):
         nlp.update(examples, sgd=False)
         log_step(None)

@@ -1,8 +1,6 @@
 """The weight-trace plot command."""
+
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -11,8 +9,11 @@ from spacy_mtl.training.plot import moving_average, plot, read_cosines, read_tra
 
 def test_plot_draws_a_png_from_a_trace(tmp_path):
     trace = tmp_path / "weights.jsonl"
-    records = [{"step": s, "task": t, "loss": 1.0 / (s + 1), "weight": w, "grad_norm": 0.5}
-               for s in range(30) for t, w in (("textcat", 0.5), ("ner", 1.5))]
+    records = [
+        {"step": s, "task": t, "loss": 1.0 / (s + 1), "weight": w, "grad_norm": 0.5}
+        for s in range(30)
+        for t, w in (("textcat", 0.5), ("ner", 1.5))
+    ]
     trace.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     series = read_trace(trace)
     assert [v for _, v in series["ner"]["weight"]] == [1.5] * 30
@@ -22,7 +23,9 @@ def test_plot_draws_a_png_from_a_trace(tmp_path):
 
 def test_bad_trace_line_names_file_and_line(tmp_path):
     trace = tmp_path / "weights.jsonl"
-    trace.write_text('{"step": 0, "task": "ner", "loss": 1, "weight": 1, "grad_norm": 1}\n{"step": 1}\n')
+    trace.write_text(
+        '{"step": 0, "task": "ner", "loss": 1, "weight": 1, "grad_norm": 1}\n{"step": 1}\n'
+    )
     with pytest.raises(ValueError, match=r"weights\.jsonl:2: not a weight-trace record"):
         read_trace(trace)
 
@@ -33,8 +36,18 @@ def test_moving_average():
 
 def test_the_cosine_of_each_task_pair_gets_a_panel(tmp_path):
     trace = tmp_path / "weights.jsonl"
-    records = [{"step": s, "task": t, "loss": 1.0, "weight": 1.0, "grad_norm": 0.5, "cosine": {o: -0.25 * s / 30}}
-               for s in range(30) for t, o in (("textcat", "ner"), ("ner", "textcat"))]
+    records = [
+        {
+            "step": s,
+            "task": t,
+            "loss": 1.0,
+            "weight": 1.0,
+            "grad_norm": 0.5,
+            "cosine": {o: -0.25 * s / 30},
+        }
+        for s in range(30)
+        for t, o in (("textcat", "ner"), ("ner", "textcat"))
+    ]
     trace.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     cosines = read_cosines(trace)
     assert list(cosines) == ["ner · textcat"] and cosines["ner · textcat"][3] == (3, -0.025)

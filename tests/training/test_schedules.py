@@ -1,17 +1,8 @@
 """Schedules a config can name."""
-import math
-import random
 
-import numpy
 import pytest
-import spacy
-from spacy.tokens import DocBin, Span
-from spacy.training import Example
-from thinc.api import Adam
 
-from helpers import SENTIMENT, cats_example, mixed_examples, ner_example, randomize_head
 from spacy_mtl.training.schedules import linear
-from spacy_mtl.distill.targets import set_teacher_cats, set_teacher_ents, teacher_cats, teacher_ents
 
 
 def test_linear_schedule_ramps_then_holds():

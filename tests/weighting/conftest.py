@@ -1,4 +1,5 @@
 """Helpers shared by the weighting tests: steps from plain lists."""
+
 from typing import Callable, Sequence
 
 import numpy
@@ -9,7 +10,9 @@ from spacy_mtl.weighting import TaskGradients
 from spacy_mtl.weighting.checks import run
 
 
-def make_step(tasks: Sequence[str], losses: Sequence[float], grads: Sequence[Sequence[float]]) -> TaskGradients:
+def make_step(
+    tasks: Sequence[str], losses: Sequence[float], grads: Sequence[Sequence[float]]
+) -> TaskGradients:
     return TaskGradients(
         tasks=list(tasks),
         losses=numpy.asarray(losses, dtype="float64"),

@@ -5,16 +5,17 @@ extreme losses and subsets of tasks, saved and restored exactly, built by its
 registered name (which is its `name`), and training configs/mtl.cfg by a one-line
 override. A test-only strategy goes through the same checks, as a user's would.
 """
+
 from typing import Any, Dict, List, Tuple
 
 import numpy
 import pytest
+import recording_weighting  # noqa: F401  (registers tests.recording.v1, a user's strategy)
 import spacy
 from spacy.training.loop import train_while_improving
 from spacy.util import registry
 from thinc.api import Adam
 
-import recording_weighting  # noqa: F401  (registers tests.recording.v1, a user's strategy)
 from spacy_mtl.registry import registered_weightings
 from spacy_mtl.weighting.checks import check_weighting
 
@@ -32,7 +33,8 @@ STRESS_SETTINGS: Dict[str, List[Dict[str, Any]]] = {
     "spacy_mtl.rlw.v1": [{"seed": 3}],
 }
 CASES: List[Tuple[str, Dict[str, Any]]] = [
-    (name, settings) for name in STRATEGIES + ["tests.recording.v1"]
+    (name, settings)
+    for name in STRATEGIES + ["tests.recording.v1"]
     for settings in [{}] + STRESS_SETTINGS.get(name, [])
 ]
 
@@ -58,9 +60,18 @@ def test_strategy_trains_and_saves_its_state(make_nlp, name, tmp_path):
     nlp, examples = make_nlp(weighting={"@mtl_weightings": name})
     transformer = nlp.get_pipe("transformer")
     trained = train_while_improving(
-        nlp, Adam(0.001), [(0, examples)] * 4, lambda: (0.0, {}),
-        dropout=0.1, eval_frequency=100, accumulate_gradient=1, patience=0,
-        max_steps=0, exclude=[], annotating_components=[], before_update=None,
+        nlp,
+        Adam(0.001),
+        [(0, examples)] * 4,
+        lambda: (0.0, {}),
+        dropout=0.1,
+        eval_frequency=100,
+        accumulate_gradient=1,
+        patience=0,
+        max_steps=0,
+        exclude=[],
+        annotating_components=[],
+        before_update=None,
     )
     for _ in trained:
         assert set(transformer.last_step) == {"textcat", "ner"}

@@ -53,8 +53,12 @@ def test_window_mean_averages_over_steps_with_the_task(make_step):
     w.initialize(["a", "b"])
     # Window 1: a = mean(1, 3) = 2, b = 1. Window 2: a = 4 (one step), b = mean(2, 2, 2) = 2.
     for tasks, losses in [
-        (["a", "b"], [1.0, 1.0]), (["b"], [1.0]), (["a", "b"], [3.0, 1.0]),
-        (["a", "b"], [4.0, 2.0]), (["b"], [2.0]), (["b"], [2.0]),
+        (["a", "b"], [1.0, 1.0]),
+        (["b"], [1.0]),
+        (["a", "b"], [3.0, 1.0]),
+        (["a", "b"], [4.0, 2.0]),
+        (["b"], [2.0]),
+        (["b"], [2.0]),
     ]:
         w.combine(make_step(tasks, losses, numpy.eye(2)[: len(tasks)]))
     # r = (2, 2): equal weights.

@@ -91,5 +91,7 @@ def test_single_task(make_step):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="spacy_mtl.mgda.v1: normalization must be one of .* got 'L2'"):
+    with pytest.raises(
+        ValueError, match="spacy_mtl.mgda.v1: normalization must be one of .* got 'L2'"
+    ):
         MGDAWeighting("L2")

@@ -48,7 +48,9 @@ def test_random_order_is_one_of_the_orders(make_step):
     candidates = [
         project_conflicting(gram, orders).sum(axis=0)
         for orders in itertools.product(
-            itertools.permutations([1, 2]), itertools.permutations([0, 2]), itertools.permutations([0, 1])
+            itertools.permutations([1, 2]),
+            itertools.permutations([0, 2]),
+            itertools.permutations([0, 1]),
         )
     ]
     seen = set()
@@ -106,7 +108,10 @@ def test_round_trip_restores_the_random_orders(make_step, run):
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"seed": -1}, "seed must be >= 0, got -1"), ({"seed": 1.5}, "seed must be an integer, got 1.5")],
+    [
+        ({"seed": -1}, "seed must be >= 0, got -1"),
+        ({"seed": 1.5}, "seed must be an integer, got 1.5"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=f"spacy_mtl.pcgrad.v1: {match}"):

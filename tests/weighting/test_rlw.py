@@ -39,7 +39,10 @@ def test_initialize_reseeds(make_step):
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"seed": -3}, "seed must be >= 0, got -3"), ({"seed": "0"}, "seed must be an integer, got '0'")],
+    [
+        ({"seed": -3}, "seed must be >= 0, got -3"),
+        ({"seed": "0"}, "seed must be an integer, got '0'"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=f"spacy_mtl.rlw.v1: {match}"):

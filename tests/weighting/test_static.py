@@ -15,7 +15,11 @@ def test_equal_weights_sum_the_gradients(make_step):
 def test_configured_weights_follow_the_tasks_of_each_step(make_step):
     w = StaticWeighting({"a": 2.0, "b": 0.0, "c": 0.5})
     w.initialize(["a", "b", "c"])
-    for tasks, expected in ((["a", "b", "c"], [2.0, 0.0, 0.5]), (["c", "a"], [0.5, 2.0]), (["b"], [0.0])):
+    for tasks, expected in (
+        (["a", "b", "c"], [2.0, 0.0, 0.5]),
+        (["c", "a"], [0.5, 2.0]),
+        (["b"], [0.0]),
+    ):
         grads = numpy.eye(3)[: len(tasks)]
         combined, weights = w.combine(make_step(tasks, [1.0] * len(tasks), grads))
         numpy.testing.assert_array_equal(weights, expected)
@@ -24,8 +28,13 @@ def test_configured_weights_follow_the_tasks_of_each_step(make_step):
 
 @pytest.mark.parametrize(
     "weights,match",
-    [({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}, r"weights name \['d'\], which are not task heads"),
-     ({"a": 1.0}, r"weights give no weight for the tasks \['b', 'c'\]")],
+    [
+        (
+            {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0},
+            r"weights name \['d'\], which are not task heads",
+        ),
+        ({"a": 1.0}, r"weights give no weight for the tasks \['b', 'c'\]"),
+    ],
 )
 def test_weights_must_name_the_tasks(weights, match):
     with pytest.raises(ValueError, match=match):
