@@ -17,8 +17,10 @@ messages of one feature stand together:
     E170-E199  evaluation (evaluation/)
     E200-E249  annotating streams (annotate/)
     E250-E269  teacher targets (distill/)
-    E270-E299  training, devices and the command line (training/, device.py, cli/)
+    E270-E299  training, devices, files and the command line (training/, device.py,
+               files.py, cli/)
 """
+
 from typing import Any
 
 
@@ -58,7 +60,10 @@ class Errors(metaclass=ErrorsWithCodes):
 
     # distill/: E250-E269
 
-    # training/, device.py, cli/: E270-E299
-    pass
+    # training/, device.py, files.py, cli/: E270-E299
+    E270 = ("The output {output} is, holds or lies inside the input {input}: writing it would "
+            "destroy what the command reads. Choose another output path.")
+    E271 = ("The outputs {output} and {other} overlap: give each output its own path.")
+    E272 = ("{path} exists and is not empty: pass --force to replace it, or choose another path.")
 
 # fmt: on
