@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Union
+from typing import IO, Iterable, Iterator, List, Tuple, Union
 
 from .errors import Errors
 
@@ -34,7 +34,7 @@ def check_outputs(outputs: Iterable[PathLike], inputs: Iterable[PathLike]) -> No
     RAISES (ValueError): naming the two paths.
     """
     resolved_inputs = [(str(p), Path(p).resolve()) for p in inputs if str(p) != "-"]
-    seen = []
+    seen: List[Tuple[str, Path]] = []
     for output in outputs:
         if str(output) == "-":
             continue

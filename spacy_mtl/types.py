@@ -10,6 +10,6 @@ from thinc.types import ArrayXd
 DocTensors = List[List[ArrayXd]]
 
 #: The key of a transformer model's `attrs` that says it runs inference only; its
-#: value says why (e.g. 'an int8 encoder (quantize = "int8")'). Training such a
+#: value says what it is (e.g. 'int8 (quantize = "int8")'). Training such a
 #: model is refused.
 INFERENCE_ONLY = "inference_only"

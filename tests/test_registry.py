@@ -23,7 +23,9 @@ else:  # pragma: no cover
 
 #: Entry-point group -> the catalogue namespace its names are registered in.
 GROUPS = {
-    "spacy_factories": ("spacy", "factories"),
+    # Language.factory registers a factory in the internal namespace; spaCy finds
+    # an uninstalled one through the spacy_factories entry points.
+    "spacy_factories": ("spacy", "internal_factories"),
     "spacy_architectures": ("spacy", "architectures"),
     "spacy_readers": ("spacy", "readers"),
     "spacy_loggers": ("spacy", "loggers"),

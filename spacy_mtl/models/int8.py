@@ -108,7 +108,7 @@ def make_int8(model: Model) -> Model:
     shim.model_cls = Int8AutoModel
     model.attrs["set_transformer"] = _set_int8_transformer
     model.attrs["quantize"] = "int8"
-    model.attrs[INFERENCE_ONLY] = 'an int8 encoder (quantize = "int8")'
+    model.attrs[INFERENCE_ONLY] = 'int8 (quantize = "int8")'
     return model
 
 

@@ -2,11 +2,8 @@
 
 import json
 
-from spacy_mtl.annotate import (
-    Problem,
-    repair_output,
-    trim_problems,
-)
+from spacy_mtl.annotate.output import repair_output, trim_problems
+from spacy_mtl.annotate.read import Problem
 
 from stream_helpers import BAD
 
