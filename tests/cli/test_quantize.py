@@ -23,7 +23,10 @@ def test_cli_writes_the_onnx_pipeline_and_keeps_what_exists(tiny_pipeline, tmp_p
     done = quantize(tiny_pipeline, out, "--activations", "per-token")
     assert done.returncode == 0, done.stderr + done.stdout
     said = " ".join(done.stdout.split())  # wasabi wraps long lines
-    assert "Saved the onnxruntime int8, per-token activations" in said and (out / "config.cfg").is_file()
+    assert (
+        "Saved the onnxruntime int8, per-token activations" in said
+        and (out / "config.cfg").is_file()
+    )
     assert "same top class" in said
     before = files(out)
     again = quantize(tiny_pipeline, out, "--activations", "per-token")
