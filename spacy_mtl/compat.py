@@ -45,7 +45,7 @@ def encoder_shim(model: Model) -> HFShim:
     """
     shim = model.layers[0].shims[0]
     if not isinstance(shim, HFShim):
-        raise TypeError(Errors.E302.format(name=model.name, shim=type(shim).__name__))
+        raise TypeError(Errors.E301.format(name=model.name, shim=type(shim).__name__))
     return shim
 
 

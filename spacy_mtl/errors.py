@@ -92,9 +92,7 @@ class Errors(metaclass=ErrorsWithCodes):
             "pipeline is the input)")
     E300 = ("The saved ONNX Runtime encoder is {found!r}, not a spacy-mtl ONNX encoder "
             "(format {expected!r}): save it again with this version of spacy-mtl")
-    E302 = ("expected a spacy-transformers TransformerModel, got {name!r} with {shim}")
-    E301 = ("The torch engine's saved encoder in 'transformer/model' was written by engine "
-            "{found!r}: set engine = {found!r} in the config")
+    E301 = ("expected a spacy-transformers TransformerModel, got {name!r} with {shim}")
 
     # corpus/: E100-E149
 

@@ -270,7 +270,7 @@ def onnx_shim(model: Model) -> OnnxShim:
     """The ONNX Runtime shim of a transformer model made by `make_onnx`."""
     shim = model.layers[0].shims[0]
     if not isinstance(shim, OnnxShim):
-        raise TypeError(Errors.E302.format(name=model.name, shim=type(shim).__name__))
+        raise TypeError(Errors.E301.format(name=model.name, shim=type(shim).__name__))
     return shim
 
 
