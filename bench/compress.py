@@ -1,16 +1,21 @@
-"""python -m bench.compress: the compressed pipelines against fp32, write bench/COMPRESS.md.
+"""python -m bench.compress: the serving pipelines against torch fp32, write bench/COMPRESS.md.
 
 After `make demo` and `spacy project run compress project/`, measures in one run,
-on the same unseen tweets, the fp32 mtl pipeline, its int8 twin, the small student
-and its int8 twin, each in a fresh process (one after the other, rounds repeated):
-- words/s of `nlp.pipe` at batch sizes 64 and 1 (ratios to fp32 per round, median);
+on the same unseen tweets, the torch fp32 mtl pipeline, its ONNX Runtime fp32 and
+int8 twins, and the small student's ONNX Runtime fp32 and int8 twins, each in a
+fresh process (one after the other, rounds repeated):
+- words/s of `nlp.pipe` at batch sizes 64 and 1 (ratios to torch fp32 per round, median);
 - peak RSS (VmHWM) after loading and running, and `spacy.load` time;
 - the wheel's size;
-- both tasks' test scores, and the share of test docs whose most probable class
-  and whose entity set are those of fp32;
+- both tasks' test scores, with paired bootstrap intervals of the difference to
+  torch fp32, and the share of test docs whose most probable class and whose
+  entity set are those of torch fp32;
+- the share of test docs whose output (class, entities) changes when the same post
+  runs in another batch (batch 64 in corpus order, batch 64 shuffled, batch 1):
+  0 for every row is the target;
 - the time per stage (make_doc, then each pipe) at batch size 64, and inside that
-  the time per kind of torch operator (torch.profiler), for the report to say where
-  the time goes.
+  the time per kind of torch operator (torch.profiler; an ONNX Runtime encoder's
+  time is outside torch), for the report to say where the time goes.
 """
 
 import argparse
@@ -27,16 +32,19 @@ from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "project"
-#: name -> (pipeline directory, wheel directory) in project/ after the compress workflow.
+#: name -> (pipeline directory, wheel directory) in project/ after the compress
+#: workflow; the first is the reference every other row is compared with.
 PIPELINES = {
-    "fp32": ("training/mtl/model-best", "packages/en_mtl_tweets-0.1.0/dist"),
-    "int8": ("training/mtl-int8", "packages/en_mtl_tweets_int8-0.1.0/dist"),
-    "small fp32": ("training/small/model-best", None),
-    "small int8": ("training/small-int8", "packages/en_mtl_tweets_small_int8-0.1.0/dist"),
+    "torch fp32": ("training/mtl/model-best", "packages/en_mtl_tweets-0.1.0/dist"),
+    "ORT fp32": ("training/mtl-onnx", "packages/en_mtl_tweets_onnx-0.1.0/dist"),
+    "ORT int8": ("training/mtl-int8", "packages/en_mtl_tweets_int8-0.1.0/dist"),
+    "small ORT fp32": ("training/small-onnx", "packages/en_mtl_tweets_small_onnx-0.1.0/dist"),
+    "small ORT int8": ("training/small-int8", "packages/en_mtl_tweets_small_int8-0.1.0/dist"),
 }
-#: (words/s ratio to fp32 at batch 64, most points lost per task), per issue 14.
-TARGETS = {"int8": (1.7, 1.0), "small int8": (3.0, 2.0)}
-WHEEL_TARGETS_MB = {"int8": 45.0, "small int8": 30.0}
+REFERENCE = "torch fp32"
+#: (words/s ratio to torch fp32 at batch 64, most points lost per task), per issue 14.
+TARGETS = {"ORT int8": (1.7, 1.0), "small ORT int8": (3.0, 2.0)}
+WHEEL_TARGETS_MB = {"ORT int8": 45.0, "small ORT int8": 30.0}
 #: Kinds of torch operator, by the profiler's operator name (first match wins); the
 #: rest of the torch time is "other torch", and the wall time outside torch (spaCy's
 #: tokenizer, the word-piece tokenizer, the NER transition system) is "not torch".
@@ -97,18 +105,49 @@ def worker(model: str, corpus: Path, n_texts: int, n_single: int, with_scores: b
         name: 1000 * s / n_batches for name, s in operator_seconds(nlp, texts).items()
     }
     if with_scores:
-        scores, predictions = {}, []
+        from spacy.training import Example
+
+        from spacy_mtl.evaluation.scores import per_doc_records
+
+        scores, predictions, records, test_texts = {}, [], [], []
         for task, key in (("textcat", "cats_macro_f"), ("ner", "ents_f")):
             examples = list(Corpus(corpus / task / "test.spacy")(nlp))
             scores[task] = 100 * nlp.evaluate(examples)[key]
-            for doc in nlp.pipe(eg.predicted.text for eg in examples):
-                top = max(doc.cats, key=doc.cats.get) if doc.cats else None
-                predictions.append(
-                    [top, sorted((e.start_char, e.end_char, e.label_) for e in doc.ents)]
-                )
-        result["scores"], result["predictions"] = scores, predictions
+            texts_of_task = [eg.predicted.text for eg in examples]
+            test_texts.extend(texts_of_task)
+            annotated = [
+                Example(doc, eg.reference)
+                for doc, eg in zip(nlp.pipe(texts_of_task, batch_size=64), examples)
+            ]
+            records.extend(per_doc_records(nlp, task, annotated))
+            predictions.extend(prediction(eg.predicted) for eg in annotated)
+        result["scores"], result["predictions"], result["records"] = scores, predictions, records
+        result["batch_changed"] = batch_changed(nlp, test_texts)
     result["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(result))
+
+
+def prediction(doc) -> list:
+    """A doc's output as the report compares it: its top class and its entity set."""
+    top = max(doc.cats, key=doc.cats.get) if doc.cats else None
+    return [top, sorted((e.start_char, e.end_char, e.label_) for e in doc.ents)]
+
+
+def batch_changed(nlp, texts: Sequence[str]) -> float:
+    """The share of `texts` whose output (top class, entities) is not the same in
+    three runs that give each post other neighbours: batch 64 in order, batch 64
+    shuffled, and batch 1."""
+    import random
+
+    order = list(range(len(texts)))
+    random.Random(0).shuffle(order)
+    in_order = [prediction(d) for d in nlp.pipe(texts, batch_size=64)]
+    shuffled = [None] * len(texts)
+    for i, doc in zip(order, nlp.pipe([texts[i] for i in order], batch_size=64)):
+        shuffled[i] = prediction(doc)
+    alone = [prediction(d) for d in nlp.pipe(texts, batch_size=1)]
+    changed = sum(not (a == b == c) for a, b, c in zip(in_order, shuffled, alone))
+    return changed / max(len(texts), 1)
 
 
 def operator_seconds(nlp, texts: Sequence[str]) -> Dict[str, float]:
@@ -178,10 +217,19 @@ def share_row(name: str, rounds: List[dict], key: str) -> List[str]:
     ]
 
 
+def interval(task: str, run: dict, reference: dict) -> str:
+    """The score difference to the reference, in points, with its 95% paired
+    bootstrap interval over the test docs."""
+    from spacy_mtl.evaluation.bootstrap import paired_bootstrap
+
+    found = paired_bootstrap(task, [run["records"]], [reference["records"]])
+    return f"{100 * found.delta:+.2f} [{100 * found.low:+.2f}, {100 * found.high:+.2f}]"
+
+
 def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
-    fp32 = runs["fp32"]
+    fp32 = runs[REFERENCE]
     first = {name: rounds[0] for name, rounds in runs.items()}
-    reference = first["fp32"]["predictions"]
+    reference = first[REFERENCE]["predictions"]
     rows, stage_rows, operator_rows = [], [], []
     for name, rounds in runs.items():
         r64 = statistics.median(r["wps_64"] / f["wps_64"] for r, f in zip(rounds, fp32))
@@ -192,7 +240,7 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
         same_ents = sum(a[1] == b[1] for a, b in zip(preds, reference)) / len(reference)
         wheel = wheel_mb(PIPELINES[name][1])
         target = TARGETS.get(name)
-        lost = max(first["fp32"]["scores"][t] - scores[t] for t in scores)
+        lost = max(first[REFERENCE]["scores"][t] - scores[t] for t in scores)
         holds = "" if target is None else ("✓" if r64 >= target[0] and lost <= target[1] else "✗")
         wheel_target = WHEEL_TARGETS_MB.get(name)
         rows.append(
@@ -209,15 +257,18 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
                 + ("" if wheel_target is None else (" ✓" if wheel <= wheel_target else " ✗")),
                 f"{statistics.median(r['load_s'] for r in rounds):.2f}",
                 f"{scores['textcat']:.2f}",
+                "—" if name == REFERENCE else interval("textcat", first[name], first[REFERENCE]),
                 f"{scores['ner']:.2f}",
+                "—" if name == REFERENCE else interval("ner", first[name], first[REFERENCE]),
                 f"{100 * same_class:.1f}%",
                 f"{100 * same_ents:.1f}%",
+                f"{100 * first[name]['batch_changed']:.1f}%",
                 "" if target is None else f"≥ {target[0]}x, ≤ {target[1]} pt {holds}",
             ]
         )
         stage_rows.append(share_row(name, rounds, "stage_ms"))
         operator_rows.append(share_row(name, rounds, "operator_ms"))
-    stage_names = list(first["fp32"]["stage_ms"])
+    stage_names = list(first[REFERENCE]["stage_ms"])
     try:
         import torch
 
@@ -231,12 +282,15 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
             f"`python -m bench.compress` on {datetime.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} CPUs, torch {torch_version} (CPU, its default threads). Method: bench/README.md.",
             "",
-            f"Each pipeline runs in a fresh process, the four one after the other, {settings.rounds} round(s); words/s "
+            f"Each pipeline runs in a fresh process, the {len(PIPELINES)} one after the other, {settings.rounds} round(s); words/s "
             f"is `nlp.pipe` over {settings.texts} unseen dev and test tweets (half sentiment, half entity) at batch size 64 and "
-            f"over the first {settings.single} at batch size 1, after a warm-up; ratios are to fp32 in the same round, "
-            "median over rounds. Scores (sentiment macro-F1, entity F1) are on the test sets, and agreement is the "
-            "share of test docs (both sets) whose most probable class, or entity set, equals fp32's. Wheels are the "
-            "pipeline wheels of the `package` and `package-compressed` steps (the small fp32 student is not packaged).",
+            f"over the first {settings.single} at batch size 1, after a warm-up; ratios are to {REFERENCE} in the same round, "
+            "median over rounds. Scores (sentiment macro-F1, entity F1) are on the test sets, Δ is the difference to "
+            f"{REFERENCE} in points with its 95% paired bootstrap interval over the test docs, and agreement is the "
+            f"share of test docs (both sets) whose most probable class, or entity set, equals {REFERENCE}'s. "
+            "`changed by batch` is the share of test docs whose class or entities differ between batch 64 in corpus "
+            "order, batch 64 shuffled and batch 1. Wheels are the pipeline wheels of the `package` and "
+            "`package-compressed` steps.",
             "",
             *table(
                 [
@@ -249,9 +303,12 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
                     "wheel MB",
                     "load s",
                     "sentiment F1",
+                    "Δ [95% CI]",
                     "entity F1",
+                    "Δ [95% CI]",
                     "same class",
                     "same entities",
+                    "changed by batch",
                     "target",
                 ],
                 rows,
@@ -265,7 +322,7 @@ def report(runs: Dict[str, List[dict]], settings: argparse.Namespace) -> str:
             "the profiler's own cost is in the totals). `not torch` is the wall time outside torch operators: "
             "spaCy's tokenizer, the word-piece tokenizer, alignment and the NER transition system.",
             "",
-            *table(["pipeline", *first["fp32"]["operator_ms"], "total"], operator_rows),
+            *table(["pipeline", *first[REFERENCE]["operator_ms"], "total"], operator_rows),
             "",
         ]
     )
@@ -278,7 +335,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         worker(model, Path(corpus), int(n_texts), int(n_single), with_scores == "1")
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the four pipelines (3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the pipelines (3)")
     parser.add_argument(
         "--texts", type=int, default=768, help="tweets timed at batch size 64 (768)"
     )

@@ -98,3 +98,45 @@ def test_the_encoder_shim_loads_through_model_cls_and_sets_through_the_hook(tiny
     encoder_shim(loaded).model_cls = Recording
     loaded.from_bytes(trained.to_bytes())
     assert built == [2] and encoder_shim(loaded)._model is loaded.transformer
+
+
+def test_the_saved_encoder_is_laid_out_as_check_saved_encoder_reads_it(tiny_encoder):
+    """compat.check_saved_encoder reads HFShim.to_bytes's message: the tokenizer's
+    files by name beside its "kwargs", and the encoder's config; spacy-mtl's ONNX
+    shim finds the tokenizer where TransformerModel.tokenizer looks (`_hfmodel`),
+    and replaces the model's `init` (what thinc's initialize calls)."""
+    import srsly
+    from spacy_transformers.layers import TransformerModel
+    from spacy_transformers.span_getters import configure_strided_spans
+
+    from spacy_mtl.compat import check_saved_encoder, encoder_shim
+
+    model = TransformerModel(
+        tiny_encoder, configure_strided_spans(window=16, stride=12), {"use_fast": True}
+    )
+    model.initialize()
+    msg = srsly.msgpack_loads(encoder_shim(model).to_bytes())
+    assert {"config", "state", "tokenizer"} <= set(msg)
+    assert msg["tokenizer"]["kwargs"] == {"use_fast": True}
+    assert "tokenizer.json" in msg["tokenizer"] and "hidden_size" in msg["config"]
+    check_saved_encoder(msg)
+    assert model.tokenizer is encoder_shim(model)._hfmodel.tokenizer
+    assert callable(model.init)
+
+
+def test_pretokenised_prediction_uses_spacy_transformers_alignment(tiny_pipeline):
+    """models/wordpieces.py builds the batch spacy-transformers' forward builds, with
+    its public-but-internal helpers: alignment by offsets and truncation of rows."""
+    import inspect
+
+    from spacy_mtl.compat import get_alignment_via_offset_mapping, truncate_oversize_splits
+
+    assert list(inspect.signature(get_alignment_via_offset_mapping).parameters)[:2] == [
+        "spans",
+        "offset_mapping",
+    ]
+    assert list(inspect.signature(truncate_oversize_splits).parameters)[:3] == [
+        "wordpieces",
+        "align",
+        "max_length",
+    ]

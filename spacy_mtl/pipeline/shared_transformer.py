@@ -34,6 +34,7 @@ from thinc.api import Config, Model, Optimizer, get_array_module, set_dropout_ra
 
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
 from ..models.transformer import DEFAULT_ENCODER
+from ..models.wordpieces import can_pretokenize, predict_tokenized, tokenize_docs
 from ..types import INFERENCE_ONLY, DocTensors
 from ..weighting import TaskGradients, Weighting
 from ..weighting.numerics import cosines
@@ -199,6 +200,10 @@ class MultiTaskTransformer(Transformer):
         tokens, because that is what the encoder pads, and on social-media text the
         two differ most: a hashtag, handle, emoji or URL is one token, many pieces.
 
+        The word pieces counted to sort a batch are the ones the encoder runs: each
+        batch is tokenised once (`spacy_mtl.models.wordpieces`), where the model's
+        tokenizer allows it.
+
         stream (Iterable[Doc]): the docs.
         batch_size (int): the docs buffered and sorted at a time.
         YIELDS (Doc): each doc, with `doc._.trf_data` set.
@@ -206,11 +211,23 @@ class MultiTaskTransformer(Transformer):
         install_extensions()
         for batch in util.minibatch(stream, batch_size):
             batch = list(batch)
-            for indices in group_by_length(
-                self.wordpiece_counts(batch), self.cfg["max_batch_items"]
-            ):
+            if not can_pretokenize(self.model):
+                for indices in group_by_length(
+                    self.wordpiece_counts(batch), self.cfg["max_batch_items"]
+                ):
+                    sub_batch = [batch[i] for i in indices]
+                    self.set_annotations(sub_batch, self.predict(sub_batch))
+                yield from batch
+                continue
+            pieces = tokenize_docs(self.model, batch)
+            counts = [doc.n_pieces for doc in pieces]
+            for indices in group_by_length(counts, self.cfg["max_batch_items"]):
                 sub_batch = [batch[i] for i in indices]
-                self.set_annotations(sub_batch, self.predict(sub_batch))
+                if any(len(doc) for doc in sub_batch):
+                    output = predict_tokenized(self.model, sub_batch, [pieces[i] for i in indices])
+                else:
+                    output = FullTransformerBatch.empty(len(sub_batch))
+                self.set_annotations(sub_batch, output)
             yield from batch
 
     def wordpiece_counts(self, docs: Sequence[Doc]) -> List[int]:

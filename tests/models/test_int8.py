@@ -105,5 +105,12 @@ def test_training_an_int8_encoder_is_refused(tiny_encoder):
 def test_an_unknown_mode_is_named(tiny_encoder):
     config = load_config("mtl.cfg", tiny_encoder)
     config["components"]["transformer"]["model"]["quantize"] = "int4"
-    with pytest.raises(ValueError, match=r"quantize = 'int4'; use one of \['int8'\]"):
+    with pytest.raises(ValueError, match=r"\[E080\]"):
         spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def test_the_torch_int8_fallback_warns(int8_dir):
+    """PyTorch's eager int8 is deprecated, and its per-batch scales make outputs
+    depend on the batch: loading such a pipeline says so, and what to use instead."""
+    with pytest.warns(UserWarning, match=r"\[W050\].*spacy mtl quantize"):
+        spacy.load(int8_dir)

@@ -82,11 +82,11 @@ def test_an_int8_student_keeps_its_layers_then_quantises(tiny_encoder):
 @pytest.mark.parametrize(
     "layers,message",
     [
-        ([2], r"the encoder has 2 layers \(0-1\)"),
-        ([1, 0], "increasing order"),
-        ([], "increasing order"),
+        ([2], r"\[E084\]"),
+        ([1, 0], r"\[E082\]"),
+        ([], r"\[E082\]"),
     ],
 )
 def test_bad_layers_are_named(tiny_encoder, layers, message):
-    with pytest.raises(ValueError, match=r"spacy_mtl.TransformerModel.v1: layers.*" + message):
+    with pytest.raises(ValueError, match=message):
         student(tiny_encoder, layers)

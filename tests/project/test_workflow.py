@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-import torch
 from spacy.tokens import DocBin
 
 from helpers import REPO
@@ -74,7 +73,7 @@ def test_all_workflow_trains_packages_and_loads_in_a_fresh_venv(project, all_log
     assert (project / "metrics" / "weights.png").stat().st_size > 10_000
 
 
-def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
+def test_compress_workflow_builds_the_onnx_and_small_wheels(project, all_log):
     # The tiny encoder has 2 layers; the student keeps the second.
     log = run_workflow(
         project,
@@ -88,7 +87,8 @@ def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
         "--vars.eval_frequency",
         "6",
     )
-    assert log.count("Smoke test passed") == 2
+    assert log.count("Smoke test passed") == 4
+    assert log.count("spacy mtl annotate ran") == 4
     from spacy_mtl.distill.targets import teacher_cats, teacher_ents
 
     vocab = spacy.blank("en").vocab
@@ -103,19 +103,19 @@ def test_compress_workflow_builds_the_int8_and_small_wheels(project, all_log):
         assert [d.cats for d in taught] == [d.cats for d in gold]  # gold kept
         # One teacher, the full pipeline, teaches both tasks on every tweet.
         assert all(teacher_cats(d) and teacher_ents(d) is not None for d in taught)
-    for name in ("int8", "small_int8"):
+    for name in ("onnx", "int8", "small_onnx", "small_int8"):
         dist = project / "packages" / f"en_mtl_tweets_{name}-0.1.0" / "dist"
         assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == [
             f"en_mtl_tweets_{name}",
             "spacy_mtl",
         ]
+    from spacy_mtl.models.onnx import OnnxShim
+
     small = spacy.load(project / "training" / "small-int8")
-    module = small.get_pipe("transformer").model.transformer
-    assert len(module.encoder.layer) == 1
-    assert isinstance(
-        module.encoder.layer[0].attention.self.query, torch.ao.nn.quantized.dynamic.Linear
-    )
-    for name in ("int8", "small", "small-int8"):
+    shim = small.get_pipe("transformer").model.layers[0].shims[0]
+    assert isinstance(shim, OnnxShim) and shim.settings["precision"] == "int8"
+    assert shim.hf_config["num_hidden_layers"] == 1
+    for name in ("onnx", "int8", "small-onnx", "small-int8"):
         scores = json.loads((project / "metrics" / name / "scores.json").read_text())
         assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
 
