@@ -203,8 +203,8 @@ def official_table(compare: Any, metrics: Path) -> str:
             "tokens (`scripts/conlleval.py`); spaCy's entity F1 scores its own re-tokenisation of the "
             "tweets. Δ: against the single-task model, with a 95% paired bootstrap interval "
             f"({compare.RESAMPLES:,} resamples of the test tweets, seeds pooled). "
-            "BERTweet-base is a 135M-parameter encoder pre-trained on 850M English tweets, this "
-            f"project's is a 22M-parameter MiniLM: a reference, not a target ({sources}).",
+            "BERTweet-base is a 135M-parameter encoder pre-trained on 850M English tweets, the "
+            f"project's default encoder a 22M-parameter MiniLM: a reference, not a target ({sources}).",
             "",
         ]
     )
@@ -226,7 +226,7 @@ def main() -> None:
     text = args.output.read_text()
     with atomic_file(args.output, "w") as file:
         file.write(text + "\n" + section)
-    print(section)
+    print("\n" + section)
 
 
 if __name__ == "__main__":
