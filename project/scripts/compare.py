@@ -9,8 +9,9 @@ comparison resumes where it stopped; a run whose config, corpus files or setting
 have changed since its result was written is trained again. Options it does not
 know are config overrides for every run, as in `spacy train`; --max-steps,
 --eval-frequency, --encoder and --sampling are shorthands for four of them, and
-without them each config's own value holds (project.yml passes its vars). The
-setups are:
+without them each config's own value holds (project.yml passes its vars). --corpus
+names the directory of <task>/{train,dev,test}.spacy (default corpus/, the embedded
+tweets; the `official` workflow passes corpus/official). The setups are:
 
 - `single-textcat` and `single-ner`: configs/textcat.cfg and configs/ner.cfg;
 - `stock`: configs/stock.cfg, stock spaCy's shared-transformer pipeline;
@@ -56,7 +57,8 @@ DISTILL = "distill-"
 RESAMPLES = 1000
 # The score reported per task, in spaCy's names.
 METRICS = {"textcat": "cats_macro_f", "ner": "ents_f"}
-TEST_SETS = {"textcat": "corpus/textcat/test.spacy", "ner": "corpus/ner/test.spacy"}
+#: Where `spacy project run corpus` writes <task>/<split>.spacy (--corpus: another benchmark's).
+CORPUS = Path("corpus")
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,12 +117,10 @@ def device_name(gpu_id: str) -> str:
     return "CPU" if device < 0 else describe_device(device)
 
 
-def corpus_files(tasks: List[str]) -> List[Path]:
+def corpus_files(tasks: List[str], corpus: Path = CORPUS) -> List[Path]:
     """The .spacy files a run of these tasks reads: train, dev and test of each."""
     return [
-        Path(TEST_SETS[task]).with_name(f"{split}.spacy")
-        for task in tasks
-        for split in ("train", "dev", "test")
+        corpus / task / f"{split}.spacy" for task in tasks for split in ("train", "dev", "test")
     ]
 
 
@@ -135,7 +135,7 @@ def run_settings(setup: str, seed: int, args: argparse.Namespace) -> dict:
         if value is not None:  # else the config's own value
             arguments += [key, str(value)]
     arguments += [*extra, *args.overrides]
-    digests = {str(path): file_digest(path) for path in corpus_files(tasks)}
+    digests = {str(path): file_digest(path) for path in corpus_files(tasks, args.corpus)}
     # The config by its content, wherever --configs-dir points.
     settings = {"digests": {"config": file_digest(config), **digests}, "arguments": arguments}
     if setup.startswith(DISTILL):
@@ -168,7 +168,7 @@ def taught_corpora(seed: int, args: argparse.Namespace) -> Dict[str, Path]:
     for teacher in settings:
         teachers += ["--teacher", str(args.output / f"{teacher}-s{seed}" / "model-best")]
     for task, path in corpora.items():
-        train = Path(TEST_SETS[task]).with_name("train.spacy")
+        train = args.corpus / task / "train.spacy"
         print(f"seed {seed}: teacher targets for {train}", flush=True)
         run_logged(
             [
@@ -227,6 +227,14 @@ def train_one(
         str(output),
         "--gpu-id",
         args.gpu_id,
+        # The corpus's own files, whatever paths the config names (its digests are in
+        # the settings); the settings' overrides and teacher targets come after, and win.
+        *[
+            arg
+            for task in tasks
+            for split in ("train", "dev")
+            for arg in (f"--paths.{task}_{split}", str(args.corpus / task / f"{split}.spacy"))
+        ],
         *settings["arguments"],
     ]
     if setup.startswith(DISTILL):
@@ -249,7 +257,7 @@ def train_one(
         str(output / "test-docs.jsonl"),
     ]
     for task in tasks:
-        evaluate += [f"--{task}", TEST_SETS[task]]
+        evaluate += [f"--{task}", str(args.corpus / task / "test.spacy")]
     output.mkdir(parents=True, exist_ok=True)
     print(f"{name}: training" + (f", output in {log}" if log else ""), flush=True)
     if log:
@@ -294,9 +302,12 @@ def train_all(args: argparse.Namespace) -> None:
                 flush=True,
             )
         setups = teachers + setups
-    for path in corpus_files(list(METRICS)):
+    for path in corpus_files(list(METRICS), args.corpus):
         if not path.exists():
-            raise SystemExit(f"{path} not found: run `spacy project run corpus` first")
+            raise SystemExit(
+                f"{path} not found: run `spacy project run corpus` (or the workflow that "
+                f"writes {args.corpus}) first"
+            )
     runs = [(setup, seed) for seed in seeds for setup in setups]
     todo, stale = [], []
     for setup, seed in runs:
@@ -653,6 +664,12 @@ def main() -> None:
         "--components.transformer.model.mixed_precision false",
     )
     train.add_argument("--configs-dir", type=Path, default=Path("../configs"))
+    train.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS,
+        help="directory of <task>/{train,dev,test}.spacy (default: corpus, the embedded tweets)",
+    )
     train.add_argument("--seeds", default="0,1,2")
     train.add_argument(
         "--setups",

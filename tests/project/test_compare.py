@@ -63,7 +63,10 @@ def test_run_settings_leave_the_budget_to_the_config_unless_given(compare, tmp_p
     (tmp_path / "ner.cfg").write_text("[training]\nmax_steps = 7\n")
     shorthands = {"max_steps": None, "eval_frequency": None, "encoder": None, "sampling": None}
     args = argparse.Namespace(
-        configs_dir=tmp_path, overrides=["--training.dropout", "0.3"], **shorthands
+        configs_dir=tmp_path,
+        corpus=compare.CORPUS,
+        overrides=["--training.dropout", "0.3"],
+        **shorthands,
     )
     assert compare.run_settings("single-ner", 1, args)["arguments"] == [
         "--system.seed",
