@@ -199,26 +199,27 @@ def test_split_pools_the_files_and_is_seeded(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "body, line, fragment",
+    "body, line, code, fragment",
     [
         # A multi-word token in a space-separated file: "York" must not vanish.
         (
             "I O\nlove O\nNew York B-geo-loc\n",
             3,
+            "E103",
             "3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2",
         ),
-        ("I\tO\nNew York\tB-LOC\n", 2, "token 'New York' contains whitespace"),
-        ("a\tO\nb\tI-PER\n", 2, "'I-PER' after 'O'"),
-        ("a\tO\n\nb\tI-PER\n", 3, "after the sentence start"),
-        ("a\tB-LOC\nb\tI-PER\n", 2, "'I-PER' after 'B-LOC'"),
-        ("a\tO\nb\tX-PER\n", 2, "invalid tag 'X-PER'"),
-        ("a\tO\nb\tB-\n", 2, "invalid tag 'B-'"),
-        ("a\tO\n\n\nlonely\n", 4, "expected 'token<TAB>tag'"),
+        ("I\tO\nNew York\tB-LOC\n", 2, "E104", "token 'New York' contains a space"),
+        ("a\tO\nb\tI-PER\n", 2, "E105", "'I-PER' after 'O'"),
+        ("a\tO\n\nb\tI-PER\n", 3, "E105", "after the sentence start"),
+        ("a\tB-LOC\nb\tI-PER\n", 2, "E105", "'I-PER' after 'B-LOC'"),
+        ("a\tO\nb\tX-PER\n", 2, "E101", "invalid tag 'X-PER'"),
+        ("a\tO\nb\tB-\n", 2, "E101", "invalid tag 'B-'"),
+        ("a\tO\n\n\nlonely\n", 4, "E102", "expected 'token<TAB>tag'"),
     ],
 )
-def test_malformed_conll_names_file_and_line(tmp_path, body, line, fragment):
+def test_malformed_conll_names_file_and_line(tmp_path, body, line, code, fragment):
     path = write(tmp_path, "bad.iob", body)
-    with pytest.raises(CorpusError) as err:
+    with pytest.raises(CorpusError, match=rf"\[{code}\]") as err:
         convert(tmp_path / "out", ner={"train": path})
     assert f"{path}:{line}:" in str(err.value)
     assert fragment in str(err.value)
@@ -256,7 +257,9 @@ def test_user_jsonl_multilabel(tmp_path):
         "some politics": {"Sports": 0.0, "politics": 1.0, "weather": 0.0},
     }
     # Single-label mode refuses the row with two labels.
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:1: 2 labels .*multilabel"):
+    with pytest.raises(
+        CorpusError, match=rf"\[E108\] {re.escape(str(path))}:1: 2 labels .*multilabel"
+    ):
         read_cats_file(path)
 
 
@@ -266,24 +269,36 @@ def test_wide_multilabel_csv(tmp_path):
         {"insult": 1.0, "toxic": 1.0},
         {"insult": 0.0, "toxic": 0.0},
     ]
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:1: no 'label' column"):
+    with pytest.raises(CorpusError, match=rf"\[E110\] {re.escape(str(path))}:1: no 'label' column"):
         read_cats_file(path)
 
 
 @pytest.mark.parametrize(
-    "name, body, line, fragment",
+    "name, body, line, code, fragment",
     [
-        ("a.csv", 'text,label\n"spans\ntwo lines",x\nok,y,extra\n', 4, "expected 2 fields, got 3"),
-        ("b.csv", "body,label\nhi,x\n", 1, "no 'text' column"),
-        ("c.jsonl", '{"text": "a", "label": "x"}\n\n{"text": "b", label}\n', 3, "invalid JSON"),
-        ("d.jsonl", '{"text": "a", "label": "x"}\n{"label": "x"}\n', 2, "'text' missing"),
-        ("e.jsonl", '{"text": "a", "cats": {"x": 2}}\n', 1, "expected a number in [0, 1]"),
-        ("f.jsonl", '{"text": "a"}\n', 1, "exactly one of 'label', 'labels', 'cats'"),
+        (
+            "a.csv",
+            'text,label\n"spans\ntwo lines",x\nok,y,extra\n',
+            4,
+            "E111",
+            "expected 2 fields, got 3",
+        ),
+        ("b.csv", "body,label\nhi,x\n", 1, "E109", "no 'text' column"),
+        (
+            "c.jsonl",
+            '{"text": "a", "label": "x"}\n\n{"text": "b", label}\n',
+            3,
+            "E116",
+            "invalid JSON",
+        ),
+        ("d.jsonl", '{"text": "a", "label": "x"}\n{"label": "x"}\n', 2, "E118", "'text' missing"),
+        ("e.jsonl", '{"text": "a", "cats": {"x": 2}}\n', 1, "E107", "expected a number in [0, 1]"),
+        ("f.jsonl", '{"text": "a"}\n', 1, "E112", "exactly one of 'label', 'labels', 'cats'"),
     ],
 )
-def test_malformed_category_files_name_file_and_line(tmp_path, name, body, line, fragment):
+def test_malformed_category_files_name_file_and_line(tmp_path, name, body, line, code, fragment):
     path = write(tmp_path, name, body)
-    with pytest.raises(CorpusError) as err:
+    with pytest.raises(CorpusError, match=rf"\[{code}\]") as err:
         read_cats_file(path, multilabel=name.startswith("e"))
     assert f"{path}:{line}:" in str(err.value)
     assert fragment in str(err.value)
@@ -292,7 +307,7 @@ def test_malformed_category_files_name_file_and_line(tmp_path, name, body, line,
 def test_file_that_is_not_utf8_names_the_line(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("text,label\ncaf\xe9,x\n".encode("latin-1"))
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:2: not valid UTF-8"):
+    with pytest.raises(CorpusError, match=rf"\[E100\] {re.escape(str(path))}:2: not valid UTF-8"):
         read_cats_file(path)
 
 
@@ -305,7 +320,7 @@ def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
     (tmp_path / "out" / "ner").mkdir(parents=True)
     old = tmp_path / "out" / "ner" / "train.spacy"
     old.write_bytes(b"an earlier conversion")
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(bad))}:3:"):
+    with pytest.raises(CorpusError, match=rf"\[E111\] {re.escape(str(bad))}:3:"):
         convert(tmp_path / "out", ner={"train": good}, cats={"train": bad})
     assert old.read_bytes() == b"an earlier conversion"
     assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["ner", "train.spacy"], (
@@ -314,24 +329,41 @@ def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, fragment",
+    "kwargs, code, fragment",
     [
-        ({}, "no input files given"),
-        ({"ner": {"validation": "x.iob"}}, "unknown task or split ['validation']"),
-        ({"ner": {"train": "/no/such.iob"}}, "/no/such.iob: no such file (the ner train file)"),
+        ({}, "E128", "no input files given"),
+        ({"ner": {"validation": "x.iob"}}, "E127", "unknown split(s) ['validation']"),
+        ({"tasks": {"pos": {"train": "x.iob"}}}, "E153", "Unknown kind of task 'pos'"),
+        (
+            {"ner": {"train": "/no/such.iob"}},
+            "E134",
+            "/no/such.iob: no such file (the ner train file)",
+        ),
         (
             {"ner": {"train": "TRAIN"}, "split": (0.8, 0.2, -0.0001)},
-            "split ratios must be three numbers",
+            "E124",
+            "split ratios must be three finite numbers",
         ),
-        ({"ner": {"train": "TRAIN"}, "split": (0.0, 0.5, 0.5)}, "train > 0"),
-        ({"ner": {"train": "TRAIN"}, "multilabel": True}, "multilabel applies to category files"),
+        ({"ner": {"train": "TRAIN"}, "split": (0.0, 0.5, 0.5)}, "E124", "train > 0"),
+        (
+            {"ner": {"train": "TRAIN"}, "multilabel": True},
+            "E130",
+            "multilabel applies to category (textcat) files",
+        ),
+        ({"ner": {"train": "TRAIN"}, "columns": {"textcat": 2}}, "E133", "--column textcat"),
+        ({"ner": {"train": "TRAIN"}, "columns": {"ner": 1}}, "E122", "got 1"),
+        (
+            {"ner": {"train": "TRAIN"}, "tasks": {"ner": {"train": "other.iob"}}},
+            "E132",
+            "the ner train file is given twice",
+        ),
     ],
 )
-def test_bad_arguments_fail_before_anything_is_written(tmp_path, kwargs, fragment):
+def test_bad_arguments_fail_before_anything_is_written(tmp_path, kwargs, code, fragment):
     train = write(tmp_path, "train.iob", iob("a/O"))
     if kwargs.get("ner", {}).get("train") == "TRAIN":
         kwargs["ner"] = {"train": str(train)}
-    with pytest.raises(ValueError, match=re.escape(fragment)):
+    with pytest.raises(ValueError, match=rf"\[{code}\].*" + re.escape(fragment)):
         convert(tmp_path / "out", **kwargs)
     assert not (tmp_path / "out").exists()
 
@@ -405,6 +437,9 @@ def test_cli_reports_bad_input_in_one_message_without_traceback(tmp_path, monkey
     result = spacy_cli("out", "--ner-train", "bad.iob")
     assert result.exit_code == 1
     message = " ".join(result.output.split())  # wasabi wraps at 80 columns
-    assert "✘ bad.iob:3: 3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2" in message
+    assert (
+        "✘ (spacy-mtl) [E103] bad.iob:3: 3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2"
+        in message
+    )
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
