@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import re
 from pathlib import Path
 from typing import Dict, List
@@ -443,3 +444,111 @@ def test_cli_reports_bad_input_in_one_message_without_traceback(tmp_path, monkey
     )
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+# --- issue 28: valid files read as written, one-line errors, outputs never over inputs ----
+
+SEPARATORS = ["\u2028", "\u2029", "\x85", "\x0c"]
+
+
+def test_line_and_paragraph_separators_inside_a_text_or_token_belong_to_it(tmp_path):
+    """str.splitlines() ends a line at each of these; a file's lines end at \\n only."""
+    from spacy_mtl.annotate.read import Post, read_posts
+
+    texts = [f"before{sep}after" for sep in SEPARATORS]
+    jsonl = write(
+        tmp_path,
+        "cats.jsonl",
+        "".join(json.dumps({"text": t, "label": "x"}, ensure_ascii=False) + "\n" for t in texts),
+    )
+    tokens = [f"a{sep}b" for sep in SEPARATORS]
+    tagged = write(tmp_path, "ner.iob", "".join(f"{t}\tO\n" for t in tokens) + "Paris\tB-LOC\n")
+    written = convert(tmp_path / "out", ner={"train": tagged}, cats={"train": jsonl})
+    # The text is whitespace-normalised as every category text is; no line was split.
+    assert [d.text for d in read_docs(written["textcat"]["train"])] == [
+        " ".join(t.split()) for t in texts
+    ]
+    (doc,) = read_docs(written["ner"]["train"])
+    assert [t.text for t in doc] == [*tokens, "Paris"]
+    assert [(e.text, e.label_) for e in doc.ents] == [("Paris", "LOC")]
+    # annotate reads the same lines as the same posts.
+    posts = list(read_posts(jsonl.read_bytes().splitlines(keepends=True), "jsonl"))
+    assert [p.text for p in posts if isinstance(p, Post)] == texts
+
+
+def test_crlf_and_cr_still_end_lines(tmp_path):
+    path = tmp_path / "crlf.iob"
+    path.write_bytes(b"EU\tB-ORG\r\nrejects\tO\r\n\r\nhi\tO\rthere\tO\r")
+    assert [e.words for e in read_iob(path).examples] == [("EU", "rejects"), ("hi", "there")]
+
+
+def test_json_nested_too_deep_is_a_corpus_error_naming_the_line(tmp_path):
+    deep = '{"text": "a", "label": "x", "extra": ' + "[" * 5000 + "]" * 5000 + "}"
+    path = write(tmp_path, "deep.jsonl", '{"text": "ok", "label": "x"}\n' + deep + "\n")
+    with pytest.raises(CorpusError, match=rf"\[E121\] {re.escape(str(path))}:2: invalid JSON"):
+        read_cats_file(path)
+
+
+def test_a_csv_field_over_the_csv_modules_limit_is_a_corpus_error_naming_the_line(tmp_path):
+    path = write(tmp_path, "long.csv", "text,label\nshort,x\n" + "y" * 200_000 + ",x\n")
+    with pytest.raises(CorpusError, match=rf"\[E120\] {re.escape(str(path))}:3: .*131,072"):
+        read_cats_file(path)
+    result = spacy_cli(str(tmp_path / "out"), "--cats-train", str(path))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "[E120]" in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("ratios", [(0.5, float("nan"), 0.5), (float("inf"), 0.0, 0.0)])
+def test_non_finite_split_ratios_are_refused(tmp_path, ratios):
+    train = write(tmp_path, "train.iob", iob("a/O", "b/O", "c/O"))
+    with pytest.raises(ValueError, match=r"\[E124\]"):
+        convert(tmp_path / "out", ner={"train": train}, split=ratios)
+    result = spacy_cli(
+        str(tmp_path / "out"), "--ner-train", str(train), "--split", *map(str, ratios)
+    )
+    assert result.exit_code == 1 and "[E124]" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_language_is_one_line_before_anything_is_read(tmp_path):
+    cats = write(tmp_path, "train.csv", "text,label\nnice,pos\n")
+    with pytest.raises(ValueError, match=r"\[E131\] --lang 'xx_bogus'"):
+        convert(tmp_path / "out", cats={"train": cats}, lang="xx_bogus")
+    result = spacy_cli(str(tmp_path / "out"), "--cats-train", str(cats), "--lang", "xx_bogus")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "[E131]" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_that_is_or_lies_inside_an_input_is_refused(tmp_path):
+    # The output directory is the input file: its output would lie inside it.
+    train = write(tmp_path, "train.iob", iob("a/O"))
+    with pytest.raises(ValueError, match=r"\[E270\]"):
+        convert(train, ner={"train": train})
+    assert train.read_text() == iob("a/O")
+    # An input where an output goes: never overwritten, not even by a valid conversion.
+    (tmp_path / "out" / "ner").mkdir(parents=True)
+    there = write(tmp_path / "out" / "ner", "train.spacy", iob("b/O"))
+    with pytest.raises(ValueError, match=r"\[E270\]"):
+        convert(tmp_path / "out", ner={"train": there})
+    assert there.read_text() == iob("b/O")
+    result = spacy_cli(str(tmp_path / "out"), "--ner-train", str(there))
+    assert result.exit_code == 1 and "[E270]" in result.output
+    assert there.read_text() == iob("b/O")
+
+
+def test_cli_task_and_column_options(tmp_path):
+    conll = write(tmp_path, "train.conll", "EU NNP B-ORG\nrejects VBZ O\n")
+    result = spacy_cli(str(tmp_path / "out"), "--task", "ner:train=" + str(conll))
+    assert result.exit_code == 0, result.output
+    assert [e.label_ for e in read_docs(tmp_path / "out" / "ner" / "train.spacy")[0].ents] == [
+        "ORG"
+    ]
+    # The tag in column 2 is no BIO tag: ner refuses it, naming the line.
+    result = spacy_cli(str(tmp_path / "two"), "--ner-train", str(conll), "--column", "ner=2")
+    assert result.exit_code == 1 and "[E101]" in result.output and "train.conll:1" in result.output
+    for args in (["--task", "ner=x"], ["--task", "ner:train"], ["--column", "ner=two"]):
+        result = spacy_cli(str(tmp_path / "bad"), "--ner-train", str(conll), *args)
+        assert result.exit_code == 1 and "[E135]" in result.output, result.output
+    result = spacy_cli(str(tmp_path / "bad"), "--ner-train", str(conll), "--column", "ner=9")
+    assert result.exit_code == 1 and "[E123]" in result.output
