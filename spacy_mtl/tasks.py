@@ -357,6 +357,8 @@ class _CatsTask(TaskKind):
 
     annotation = "cats"
     scores = ("cats_score", "cats_macro_f", "cats_micro_f", "cats_macro_auc")
+    #: Files hold several labels (or none) per text, whatever the converter's options say.
+    multilabel = False
 
     def has_gold(self, doc: Doc) -> bool:
         return bool(doc.cats)
@@ -372,7 +374,7 @@ class _CatsTask(TaskKind):
 
         return read_cats_file(
             path,
-            multilabel=options.multilabel or self.name == "textcat_multilabel",
+            multilabel=options.multilabel or self.multilabel,
             text_field=options.text_field,
             label_field=options.label_field,
             lowercase_labels=options.lowercase_labels,
@@ -448,6 +450,8 @@ class MultiLabelTextcatTask(_CatsTask):
     the doc has a gold value for; as spaCy's scorer, whose macro F1 over those
     labels they give back.
     """
+
+    multilabel = True
 
     def scores_component(self, component: Any) -> bool:
         from spacy.pipeline import MultiLabel_TextCategorizer

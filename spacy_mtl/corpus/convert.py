@@ -42,8 +42,6 @@ from .sources import CorpusError, ReadResult
 from .split import SPLITS, check_ratios, deduplicate, drop_overlap, shuffled_split
 
 PathLike = Union[str, Path]
-#: The tasks that have options of their own (--ner-*, --cats-*), in the order they are written.
-TASKS = ("ner", "textcat")
 AnyRead = ReadResult[Any]
 #: Examples per call of a kind's `make_docs`, between updates of the progress bar.
 _CHUNK = 1000
@@ -326,7 +324,7 @@ def convert_files(
             )
         if isinstance(column, bool) or not isinstance(column, int) or column < 2:
             raise ValueError(Errors.E122.format(where=f"--column {task}={column}", column=column))
-    if multilabel and not files["textcat"]:
+    if multilabel and not (files["textcat"] or files.get("textcat_multilabel")):
         raise ValueError(Errors.E130)
     _check_lang(lang)
     for task, given in files.items():

@@ -264,6 +264,19 @@ def test_user_jsonl_multilabel(tmp_path):
         read_cats_file(path)
 
 
+def test_the_multilabel_kind_reads_its_files_as_multilabel(tmp_path):
+    path = write(
+        tmp_path,
+        "topics.jsonl",
+        '{"text": "a", "labels": ["x", "y"]}\n{"text": "b", "labels": []}\n',
+    )
+    written = convert(tmp_path / "out", tasks={"textcat_multilabel": {"train": path}})
+    assert sorted(written) == ["textcat_multilabel"]
+    docs = read_docs(tmp_path / "out" / "textcat_multilabel" / "train.spacy")
+    assert [d.cats for d in docs] == [{"x": 1.0, "y": 1.0}, {"x": 0.0, "y": 0.0}]
+    assert all(not d.has_annotation("ENT_IOB") for d in docs)
+
+
 def test_wide_multilabel_csv(tmp_path):
     path = write(tmp_path, "wide.csv", "text,toxic,insult\nyou are bad,1,true\nhello,0,false\n")
     assert [dict(e.cats) for e in read_cats_file(path, multilabel=True).examples] == [
