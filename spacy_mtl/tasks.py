@@ -60,7 +60,6 @@ from typing import (
     TypeVar,
 )
 
-import catalogue
 import numpy
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -258,14 +257,9 @@ def _instance(name: str, cls: Any) -> TaskKind:
 def find_task(name: str) -> Optional[TaskKind]:
     """The registered kind called `name` (a --code file's or an installed package's
     included), or None."""
-    # What this process registered first (a --code file's kind wins), then entry points.
-    if catalogue.check_exists(*mtl_tasks.namespace, name):
-        return _instance(name, catalogue._get((*mtl_tasks.namespace, name)))
-    try:
-        cls = mtl_tasks.get(name)
-    except catalogue.RegistryError:
+    if name not in mtl_tasks:
         return None
-    return _instance(name, cls)
+    return _instance(name, mtl_tasks.get(name))
 
 
 def get_task(name: str) -> TaskKind:

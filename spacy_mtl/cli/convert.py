@@ -79,11 +79,13 @@ def convert_cli(
         [],
         "--task",
         "-t",
+        metavar="TASK:SPLIT=FILE",
         help="A file of any kind of task as TASK:SPLIT=FILE, e.g. tagger:train=train.conll (the kind registered in a --code file); repeatable",
     ),
     columns: List[str] = typer.Option(
         [],
         "--column",
+        metavar="TASK=N",
         help="Which column of a task's token files holds its tag, as TASK=N (1-based; the token is column 1), e.g. tagger=2; default: the last; repeatable",
     ),
     multilabel: bool = typer.Option(
@@ -124,8 +126,8 @@ def convert_cli(
     Convert your annotated files into per-task .spacy files.
 
     CoNLL/IOB files hold entities (ner), CSV/JSONL files categories (textcat);
-    any other kind of task (--task, e.g. a tagger's CoNLL files) is read as its
-    kind, registered in a --code file, reads it. Each input file becomes
+    the files of any other kind of task (--task, e.g. a tagger's CoNLL files)
+    are read by that kind, which a --code file registers. Each input file becomes
     OUTPUT_DIR/<task>/<split>.spacy with every example, in file order; a task or
     split without a file is not written. Each doc carries its task's gold and
     every other task's annotation marked missing (entity docs get empty cats,

@@ -60,7 +60,7 @@ def evaluate_cli(
     ner: Optional[Path] = typer.Option(
         None, "--ner", help="Test .spacy file for the ner head (--task ner=FILE)"
     ),
-    tasks: List[str] = typer.Option([], "--task", "-t", help=TASK_HELP),
+    tasks: List[str] = typer.Option([], "--task", "-t", help=TASK_HELP, metavar="NAME=FILE"),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Write the scores here as JSON"
     ),

@@ -12,7 +12,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from wasabi import Printer
 
-from spacy_mtl.corpus import CorpusError, convert_files, read_cats_file, read_iob
+from spacy_mtl.corpus import CorpusError, convert_files, convert_reads, read_cats_file, read_iob
 from spacy_mtl.corpus.split import deduplicate, normalise_text
 
 QUIET = Printer(no_print=True)
@@ -308,14 +308,35 @@ def test_wide_multilabel_csv(tmp_path):
         ("d.jsonl", '{"text": "a", "label": "x"}\n{"label": "x"}\n', 2, "E118", "'text' missing"),
         ("e.jsonl", '{"text": "a", "cats": {"x": 2}}\n', 1, "E107", "expected a number in [0, 1]"),
         ("f.jsonl", '{"text": "a"}\n', 1, "E112", "exactly one of 'label', 'labels', 'cats'"),
+        ("g.jsonl", '{"text": "a", "label": 3}\n', 1, "E113", "'label' must be a string"),
+        ("h.jsonl", '{"text": "a", "labels": "x"}\n', 1, "E114", "'labels' must be a list"),
+        ("i.jsonl", '{"text": "a", "cats": ["x"]}\n', 1, "E115", "'cats' must be an object"),
+        ("j.jsonl", '["text", "a"]\n', 1, "E117", "expected a JSON object, got list"),
+        ("k.csv", "text,x,y\nhi,1,maybe\n", 2, "E106", "label 'y' has value 'maybe'"),
     ],
 )
 def test_malformed_category_files_name_file_and_line(tmp_path, name, body, line, code, fragment):
     path = write(tmp_path, name, body)
     with pytest.raises(CorpusError, match=rf"\[{code}\]") as err:
-        read_cats_file(path, multilabel=name.startswith("e"))
+        read_cats_file(path, multilabel=name.startswith(("e", "k")))
     assert f"{path}:{line}:" in str(err.value)
     assert fragment in str(err.value)
+
+
+def test_an_unknown_category_file_type_and_files_without_examples_are_named(tmp_path):
+    tsv = write(tmp_path, "cats.tsv", "text\tlabel\n")
+    with pytest.raises(CorpusError, match=rf"\[E119\] {re.escape(str(tsv))}: .*'.tsv'"):
+        read_cats_file(tsv)
+    unlabelled = write(tmp_path, "cats.csv", "text,label\nhi,\n")
+    with pytest.raises(CorpusError, match=rf"\[E126\] {re.escape(str(unlabelled))}: no usable"):
+        convert(tmp_path / "out", cats={"train": unlabelled})
+    two = write(tmp_path, "two.iob", iob("a/O", "b/O"))
+    with pytest.raises(CorpusError, match=r"\[E125\] 2 examples are too few to split"):
+        convert(tmp_path / "out", ner={"train": two}, split=(0.4, 0.3, 0.3))
+    reads = {"ner": {"train": read_iob(two)}}
+    with pytest.raises(ValueError, match=r"\[E129\] a cap on the examples applies to a re-split"):
+        convert_reads(tmp_path / "out", reads, limits={"ner": 1}, printer=QUIET)
+    assert not (tmp_path / "out").exists()
 
 
 def test_file_that_is_not_utf8_names_the_line(tmp_path):

@@ -1,6 +1,7 @@
 """Per-doc test records: what each doc contributes to its task's score, as spaCy's scorers count it."""
 
 import json
+import re
 from typing import Iterator, List
 
 import numpy
@@ -215,3 +216,17 @@ def test_per_doc_records_keep_the_docbin_indices_past_empty_docs(tiny_pipeline, 
         assert with_empty[record["doc"]].cats[record["gold"]] == 1.0
     expected = [json.loads(line) for line in plain.read_text().splitlines()]
     assert [dict(r, doc=None) for r in records] == [dict(r, doc=None) for r in expected]
+
+
+def test_a_test_set_that_is_not_a_docbin_and_a_pipeline_without_meta_are_named(
+    tiny_pipeline, tmp_path
+):
+    from spacy_mtl.evaluation import write_meta
+
+    text = tmp_path / "test.spacy"
+    text.write_text("not a DocBin")
+    with pytest.raises(ValueError, match=rf"\[E174\] {re.escape(str(text))} is not a .spacy file"):
+        evaluate(tiny_pipeline, {"textcat": text})
+    with pytest.raises(ValueError, match=r"\[E175\] .*meta.json not found"):
+        write_meta(tmp_path, {"ner": {"ents_f": 0.5}}, tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()
