@@ -40,11 +40,11 @@ class Warnings(metaclass=ErrorsWithCodes):
     # pipeline/ and weighting/: W001-W019
     # annotate/: W020-W039
     # everything else: W040-W059
-    # evaluation/: W050-W054
-    W050 = ("{task}: nothing to score in {path}: none of its {n} non-empty docs has gold for "
+    # evaluation/: W048-W049 (W050-W059 are models/' on main)
+    W048 = ("{task}: nothing to score in {path}: none of its {n} non-empty docs has gold for "
             "the task, so it gets no scores (is it the right file for the task? --strict "
             "makes this an error)")
-    W051 = ("{task}: {n} empty docs in {path} (the first at index {first}) are not scored; "
+    W049 = ("{task}: {n} empty docs in {path} (the first at index {first}) are not scored; "
             "per-doc records keep every doc's index in the file")
 
 

@@ -115,7 +115,7 @@ def evaluate(
         if n_gold == 0:
             if strict:
                 raise ValueError(Errors.E173.format(task=key, path=path, n=len(docs)))
-            warnings.warn(Warnings.W050.format(task=key, path=path, n=len(docs)), stacklevel=2)
+            warnings.warn(Warnings.W048.format(task=key, path=path, n=len(docs)), stacklevel=2)
     use_device(resolve_gpu_id(gpu_id))
     nlp = spacy.load(model)
     results: Dict[str, Dict[str, float]] = {}
@@ -127,7 +127,7 @@ def evaluate(
         if len(kept) < len(indexed):
             first = next(i for i, doc in indexed if not len(doc))
             warnings.warn(
-                Warnings.W051.format(task=key, path=path, n=len(indexed) - len(kept), first=first),
+                Warnings.W049.format(task=key, path=path, n=len(indexed) - len(kept), first=first),
                 stacklevel=2,
             )
         examples = [_example(nlp, doc) for _, doc in kept]

@@ -74,7 +74,7 @@ def test_nothing_to_score_warns_and_strict_fails_in_one_line(tiny_pipeline, tmp_
     entities_only = tmp_path / "entities_only.spacy"
     references = [eg.reference for eg in mixed_examples(spacy.blank("en"))]
     DocBin(docs=[doc for doc in references if not doc.cats]).to_disk(entities_only)
-    with pytest.warns(UserWarning, match=r"\[W050\]"):
+    with pytest.warns(UserWarning, match=r"\[W048\]"):
         result = spacy_cli(tiny_pipeline, "--textcat", str(entities_only))
     assert result.exit_code == 0, result.output
     assert "nothing to score in 2 docs" in result.output and "0.0000" not in result.output

@@ -186,8 +186,8 @@ def test_a_task_with_nothing_to_score_warns_and_strict_fails(tiny_pipeline, tmp_
             tiny_pipeline, {"textcat": entities_only, "ner": empty_only}, per_doc=per_doc
         )
     messages = [str(w.message) for w in caught]
-    assert any("[W050] textcat: nothing to score" in m for m in messages), messages
-    assert any("[W050] ner: nothing to score" in m for m in messages), messages
+    assert any("[W048] textcat: nothing to score" in m for m in messages), messages
+    assert any("[W048] ner: nothing to score" in m for m in messages), messages
     # No 0.0 that reads like a score: the docs are counted, nothing else.
     assert scores == {"textcat": {"n_docs": 2}, "ner": {"n_docs": 0}}
     assert per_doc.read_text() == ""
@@ -205,7 +205,7 @@ def test_per_doc_records_keep_the_docbin_indices_past_empty_docs(tiny_pipeline, 
     DocBin(docs=with_empty).to_disk(tmp_path / "with_empty.spacy")
     plain, gapped = tmp_path / "plain.jsonl", tmp_path / "gapped.jsonl"
     scores = evaluate(tiny_pipeline, {"textcat": paths["textcat"]}, per_doc=plain)
-    with pytest.warns(UserWarning, match=r"\[W051\] textcat: 2 empty docs .* first at index 0"):
+    with pytest.warns(UserWarning, match=r"\[W049\] textcat: 2 empty docs .* first at index 0"):
         gapped_scores = evaluate(
             tiny_pipeline, {"textcat": tmp_path / "with_empty.spacy"}, per_doc=gapped
         )
