@@ -1,33 +1,33 @@
 """Convert annotated files into per-task ``.spacy`` files (CLI: ``spacy mtl convert``).
 
-:func:`convert_files` writes ``OUTPUT_DIR/ner/{train,dev,test}.spacy`` from CoNLL/IOB
-files and ``OUTPUT_DIR/textcat/{train,dev,test}.spacy`` from CSV/JSONL files, one
-``.spacy`` file per input file. Files are kept as given (every row that holds an
-example becomes a doc, in file order); de-duplication and a seeded re-split happen
-only when asked for (see :mod:`spacy_mtl.corpus.split`). A task without files is not
-written.
+:func:`convert_files` writes ``OUTPUT_DIR/<task>/{train,dev,test}.spacy``, one
+``.spacy`` file per input file: ``ner/`` from CoNLL/IOB files, ``textcat/`` from
+CSV/JSONL files, and any other kind of task (:mod:`spacy_mtl.tasks`, e.g. a user's
+``tagger``) from the files its kind reads. Files are kept as given (every row that
+holds an example becomes a doc, in file order); de-duplication and a seeded re-split
+happen only when asked for (see :mod:`spacy_mtl.corpus.split`). A task without files
+is not written.
 
-What the docs hold:
+What the docs hold: the gold of their own task, as its kind makes it (`make_docs`),
+and every other kind's annotation marked missing: these texts were never annotated
+for it, and "missing" is not "none". So:
 
 * NER docs: the given tokens, each followed by one space (token files carry no
   spacing, and one space is what spaCy's own CoNLL converter assumes); entities from
   the BIO tags, ``O`` elsewhere (fully annotated); ``doc.cats`` empty.
 * Textcat docs: the text tokenised by ``spacy.blank(lang)``; ``doc.cats`` with a value
   for every label of the task's files (one-hot unless multi-label); entities marked
-  missing (``doc.set_ents([], default="missing")``): these texts were never annotated
-  for entities, and "missing" is not "none".
+  missing (``doc.set_ents([], default="missing")``).
 
 The same inputs and seed give byte-identical files: ``cats`` dicts are built in sorted
 label order, ``DocBin`` sorts its string table, and no user data is stored.
 """
 
-import os
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import spacy
 from spacy.language import Language
@@ -35,12 +35,16 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import Printer
 
-from .sources import CatsExample, CorpusError, NerExample, ReadResult, read_cats_file, read_iob
+from ..errors import Errors
+from ..files import atomic_file, check_outputs
+from ..tasks import ReadOptions, TaskKind, get_task, missing_markers
+from .sources import CorpusError, ReadResult
 from .split import SPLITS, check_ratios, deduplicate, drop_overlap, shuffled_split
 
 PathLike = Union[str, Path]
-TASKS = ("ner", "textcat")
-AnyRead = Union[ReadResult[NerExample], ReadResult[CatsExample]]
+AnyRead = ReadResult[Any]
+#: Examples per call of a kind's `make_docs`, between updates of the progress bar.
+_CHUNK = 1000
 
 
 @dataclass
@@ -48,39 +52,28 @@ class _Task:
     """One task on its way from its files to its docs."""
 
     name: str
+    kind: TaskKind
     reads: Dict[str, AnyRead]
-    splits: Dict[str, list] = field(default_factory=dict)
+    splits: Dict[str, List[Any]] = field(default_factory=dict)
     docs: Dict[str, List[Doc]] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
 
 
-def _progress(examples: Sequence, desc: Optional[str]) -> Iterable:
-    """The examples, under a progress bar on stderr if ``desc`` is given."""
-    return tqdm(examples, desc=desc, unit="doc", leave=False, disable=desc is None)
-
-
-def _ner_docs(nlp: Language, examples: Sequence[NerExample], desc: Optional[str]) -> List[Doc]:
-    """Fully annotated entity docs: entities from the BIO tags, ``O`` elsewhere, no cats."""
-    return [
-        Doc(
-            nlp.vocab,
-            words=list(e.words),
-            spaces=[True] * (len(e.words) - 1) + [False],
-            ents=list(e.tags),
-        )
-        for e in _progress(examples, desc)
-    ]
-
-
-def _cats_docs(nlp: Language, examples: Sequence[CatsExample], desc: Optional[str]) -> List[Doc]:
-    """Category docs: tokenised text, cats set, entities marked missing."""
-    docs = []
-    for doc, example in zip(
-        nlp.tokenizer.pipe(e.text for e in examples), _progress(examples, desc)
-    ):
-        doc.cats = dict(example.cats)
-        doc.set_ents([], default="missing")
-        docs.append(doc)
+def _make_docs(
+    nlp: Language, task: _Task, examples: Sequence[Any], desc: Optional[str]
+) -> List[Doc]:
+    """The kind's docs, every other kind's annotation marked missing, under a progress
+    bar on stderr if ``desc`` is given."""
+    markers = missing_markers([task.kind.annotation])
+    docs: List[Doc] = []
+    with tqdm(total=len(examples), desc=desc, unit="doc", leave=False, disable=desc is None) as bar:
+        for start in range(0, len(examples), _CHUNK):
+            chunk = task.kind.make_docs(nlp, examples[start : start + _CHUNK])
+            for doc in chunk:
+                for marker in markers:
+                    marker.mark_missing(doc)
+            docs.extend(chunk)
+            bar.update(len(chunk))
     return docs
 
 
@@ -90,19 +83,9 @@ def _prepare(
     """Fill ``task.splits``: the examples of each output split, de-duplicated and re-split if asked."""
     for read in task.reads.values():
         if not read.examples:
-            raise CorpusError(
-                f"{read.path}: no usable examples (skipped: {read.skipped or 'none'})"
-            )
-    given = {name: list(read.examples) for name, read in task.reads.items()}
-    if task.name == "textcat":
-        # Each text gets a value for every label of the task, so that exclusive data is
-        # one-hot in every split even where a split lacks a label.
-        labels = sorted(
-            {label for examples in given.values() for e in examples for label, _ in e.cats}
-        )
-        given = {
-            name: [e.with_labels(labels) for e in examples] for name, examples in given.items()
-        }
+            raise CorpusError(Errors.E126.format(path=read.path, skipped=read.skipped or "none"))
+    given: Dict[str, List[Any]] = {name: list(read.examples) for name, read in task.reads.items()}
+    given = task.kind.prepare(given)
     if split is None:
         if not dedup:
             leaked = drop_overlap(given)[1]
@@ -123,47 +106,31 @@ def _prepare(
         return
     pooled = [e for name in SPLITS if name in given for e in given[name]]
     if dedup:
-        unique = deduplicate(pooled)
-        pooled = unique.examples
+        pooled_unique = deduplicate(pooled)
+        pooled = pooled_unique.examples
         task.notes.append(
-            f"{unique.dropped} duplicates dropped ({unique.conflicting} texts had copies with different "
-            "annotations; majority kept)"
+            f"{pooled_unique.dropped} duplicates dropped ({pooled_unique.conflicting} texts had copies "
+            "with different annotations; majority kept)"
         )
     task.splits = shuffled_split(pooled, seed=seed, task=task.name, ratios=split, limit=limit)
     if limit is not None and len(pooled) > limit:
         task.notes.append(f"{len(pooled) - limit} left out by the cap of {limit}")
 
 
-def _write_atomically(doc_bin: DocBin, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A crash or a full disk must not leave a truncated .spacy file under the real name.
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(doc_bin.to_bytes())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def _label_counts(task: str, docs: Sequence[Doc]) -> Counter:
-    if task == "ner":
-        return Counter(ent.label_ for doc in docs for ent in doc.ents)
-    return Counter(label for doc in docs for label, value in doc.cats.items() if value >= 0.5)
-
-
 def _print_table(msg: Printer, task: _Task) -> None:
     """Rows: docs, tokens, one per label; columns: the splits written and the total."""
     names = list(task.docs)
-    counts = {name: _label_counts(task.name, docs) for name, docs in task.docs.items()}
+    counts = {
+        name: Counter(label for doc in docs for label in task.kind.gold_labels(doc))
+        for name, docs in task.docs.items()
+    }
     total = sum(counts.values(), Counter())
     labels = sorted(total, key=lambda label: (-total[label], label))
-    rows = [
+    rows: List[List[Any]] = [
         ["docs", *[len(task.docs[n]) for n in names]],
         ["tokens", *[sum(map(len, task.docs[n])) for n in names]],
     ]
-    prefix = "ents" if task.name == "ner" else "cats"
+    prefix = task.kind.annotation
     rows += [[f"{prefix} {label}", *[counts[n][label] for n in names]] for label in labels]
     rows = [[*row, sum(row[1:])] for row in rows]
     msg.divider(task.name)
@@ -178,20 +145,51 @@ def _check_arguments(
     inputs: Mapping[str, Mapping[str, object]],
     split: Optional[Sequence[float]],
     limits: Mapping[str, int],
-) -> None:
-    """Refuse bad arguments before any file is read."""
-    splits = {name for files in inputs.values() for name in files}
-    unknown = sorted({*inputs, *limits} - set(TASKS)) + sorted(splits - set(SPLITS))
+) -> Dict[str, TaskKind]:
+    """Refuse bad arguments before any file is read.
+
+    RETURNS (Dict[str, TaskKind]): the kind of every task given files.
+    """
+    kinds = {name: get_task(name) for name in {**inputs, **limits}}
+    for name, files in inputs.items():
+        if files:
+            kinds[name].require("convert files", "read_file", "make_docs")
+    unknown = sorted({name for files in inputs.values() for name in files} - set(SPLITS))
     if unknown:
-        raise ValueError(
-            f"unknown task or split {unknown}; tasks are {list(TASKS)}, splits {list(SPLITS)}"
-        )
+        raise ValueError(Errors.E127.format(unknown=unknown, splits=list(SPLITS)))
     if not any(inputs.values()):
-        raise ValueError("no input files given: at least one ner or cats file (train, dev or test)")
+        raise ValueError(Errors.E128)
     if split is not None:
         check_ratios(split)
     elif limits:
-        raise ValueError("a cap on the examples applies to a re-split only")
+        raise ValueError(Errors.E129)
+    return kinds
+
+
+def _check_lang(lang: str) -> None:
+    """Refuse a language spaCy does not have, before anything is read."""
+    try:
+        spacy.util.get_lang_class(lang)
+    except ImportError as err:
+        raise ValueError(Errors.E131.format(lang=lang, error=err)) from None
+
+
+def output_paths(
+    output_dir: PathLike, splits: Mapping[str, Iterable[str]], split: Optional[Sequence[float]]
+) -> Dict[str, Dict[str, Path]]:
+    """The files a conversion writes: ``output_dir/<task>/<split>.spacy``.
+
+    splits (Mapping[str, Iterable[str]]): {task: the splits given files}.
+    split (Optional[Sequence[float]]): the re-split's ratios: every split with a
+        positive ratio is written; None: the splits given.
+    RETURNS (Dict[str, Dict[str, Path]]): {task: {split: path}}.
+    """
+    outputs: Dict[str, Dict[str, Path]] = {}
+    for task, given in splits.items():
+        names = list(given) if split is None else [n for n, r in zip(SPLITS, split) if r > 0]
+        if names:
+            outputs[task] = {name: Path(output_dir) / task / f"{name}.spacy" for name in names}
+    return outputs
 
 
 def convert_reads(
@@ -207,9 +205,10 @@ def convert_reads(
 ) -> Dict[str, Dict[str, Path]]:
     """Write ``output_dir/<task>/<split>.spacy`` from files already read.
 
-    output_dir (PathLike): Where to write; existing files of the same names are replaced.
+    output_dir (PathLike): Where to write; existing files of the same names are replaced
+        once every doc is built (never one that is, holds or lies inside an input).
     reads (Mapping[str, Mapping[str, AnyRead]]): {task: {split: what its file held}}, task
-        "ner" or "textcat", split "train", "dev" or "test".
+        a registered kind of task ("ner", "textcat", ...), split "train", "dev" or "test".
     dedup (bool): Drop repeated texts; see :mod:`spacy_mtl.corpus.split`.
     split (Optional[Sequence[float]]): (train, dev, test) fractions: pool each task's
         files and re-split them, seeded by ``seed``. None: keep the files' splits.
@@ -222,22 +221,31 @@ def convert_reads(
     """
     msg = printer or Printer()
     limits = dict(limits or {})
-    _check_arguments(reads, split, limits)
-    tasks = [_Task(name, dict(reads[name])) for name in TASKS if reads.get(name)]
+    kinds = _check_arguments(reads, split, limits)
+    _check_lang(lang)
+    given = {name: dict(files) for name, files in reads.items() if files}
+    outputs = output_paths(output_dir, given, split)
+    check_outputs(
+        [path for paths in outputs.values() for path in paths.values()],
+        [read.path for files in given.values() for read in files.values()],
+    )
+    tasks = [_Task(name, kinds[name], files) for name, files in given.items()]
     nlp = spacy.blank(lang)
     show = not msg.no_print and sys.stderr.isatty()  # no bar in logs and pipes
     # Everything is read and built before anything is written, so bad input leaves
     # the output directory as it was.
     for task in tasks:
         _prepare(task, dedup=dedup, split=split, seed=seed, limit=limits.get(task.name))
-        make = _ner_docs if task.name == "ner" else _cats_docs
         for name, examples in task.splits.items():
-            task.docs[name] = make(nlp, examples, f"{task.name} {name}" if show else None)
+            desc = f"{task.name} {name}" if show else None
+            task.docs[name] = _make_docs(nlp, task, examples, desc)
     written: Dict[str, Dict[str, Path]] = {}
     for task in tasks:
         for name, docs in task.docs.items():
             path = Path(output_dir) / task.name / f"{name}.spacy"
-            _write_atomically(DocBin(docs=docs, store_user_data=False), path)
+            # A crash or a full disk must not leave a truncated .spacy file under the real name.
+            with atomic_file(path) as file:
+                file.write(DocBin(docs=docs, store_user_data=False).to_bytes())
             written.setdefault(task.name, {})[name] = path
             msg.good(f"{task.name} {name}: {len(docs)} docs -> {path}")
     for task in tasks:
@@ -246,34 +254,17 @@ def convert_reads(
 
 
 def _read_files(
-    task: str,
-    files: Mapping[str, PathLike],
-    *,
-    multilabel: bool = False,
-    text_field: str = "text",
-    label_field: str = "label",
-    lowercase_labels: bool = False,
-    printer: Optional[Printer] = None,
+    kind: TaskKind, files: Mapping[str, PathLike], options: ReadOptions, printer: Printer
 ) -> Dict[str, AnyRead]:
-    """Read the files of one task ("ner": CoNLL/IOB, "textcat": CSV/JSONL), a line per file."""
-    msg = printer or Printer()
+    """Read the files of one task, a line per file."""
     reads: Dict[str, AnyRead] = {}
     for name, path in files.items():
-        if task == "ner":
-            read: AnyRead = read_iob(path, lowercase_labels=lowercase_labels)
-        else:
-            read = read_cats_file(
-                path,
-                multilabel=multilabel,
-                text_field=text_field,
-                label_field=label_field,
-                lowercase_labels=lowercase_labels,
-            )
+        read = kind.read_file(Path(path), options)
         notes = [
             f"skipped {n} ({reason})" for reason, n in sorted(read.skipped.items())
         ] + read.notes
-        msg.info(
-            f"{task} {name}: {len(read.examples)} examples in {path}"
+        printer.info(
+            f"{kind.name} {name}: {len(read.examples)} examples in {path}"
             + "".join(f"; {n}" for n in notes)
         )
         reads[name] = read
@@ -285,6 +276,8 @@ def convert_files(
     *,
     ner: Optional[Mapping[str, PathLike]] = None,
     cats: Optional[Mapping[str, PathLike]] = None,
+    tasks: Optional[Mapping[str, Mapping[str, PathLike]]] = None,
+    columns: Optional[Mapping[str, int]] = None,
     multilabel: bool = False,
     text_field: str = "text",
     label_field: str = "label",
@@ -295,13 +288,18 @@ def convert_files(
     lang: str = "en",
     printer: Optional[Printer] = None,
 ) -> Dict[str, Dict[str, Path]]:
-    """Convert CoNLL/IOB and CSV/JSONL files into ``output_dir/{ner,textcat}/<split>.spacy``.
+    """Convert annotated files into ``output_dir/<task>/<split>.spacy``.
 
     output_dir (PathLike): Where to write.
     ner (Optional[Mapping[str, PathLike]]): {split: CoNLL/IOB file}; see :func:`~spacy_mtl.corpus.sources.read_iob`.
-    cats (Optional[Mapping[str, PathLike]]): {split: CSV or JSONL file}; see
+    cats (Optional[Mapping[str, PathLike]]): {split: CSV or JSONL file} of the textcat task; see
         :func:`~spacy_mtl.corpus.sources.read_cats_file`.
-    multilabel (bool): The category files are multi-label.
+    tasks (Optional[Mapping[str, Mapping[str, PathLike]]]): {task: {split: file}} for any
+        registered kind of task (:mod:`spacy_mtl.tasks`), e.g. {"tagger": {"train": ...}};
+        its kind reads the files.
+    columns (Optional[Mapping[str, int]]): {task: the 1-based column of token files
+        that holds the tag}; a task without one takes the last.
+    multilabel (bool): The textcat files are multi-label.
     text_field (str): Text column (CSV) or field (JSONL) of the category files.
     label_field (str): Label column of a CSV category file.
     lowercase_labels (bool): Lower-case entity and category labels.
@@ -309,26 +307,50 @@ def convert_files(
     RETURNS (Dict[str, Dict[str, Path]]): {task: {split: the file written}}.
     """
     msg = printer or Printer()
-    files = {"ner": dict(ner or {}), "textcat": dict(cats or {})}
-    _check_arguments(files, split, {})
-    if multilabel and not files["textcat"]:
-        raise ValueError("multilabel applies to category files, and none is given")
+    files: Dict[str, Dict[str, PathLike]] = {"ner": dict(ner or {}), "textcat": dict(cats or {})}
+    for task, given in (tasks or {}).items():
+        for name, path in given.items():
+            if name in files.setdefault(task, {}):
+                raise ValueError(
+                    Errors.E132.format(task=task, split=name, path=path, other=files[task][name])
+                )
+            files[task][name] = path
+    columns = dict(columns or {})
+    kinds = _check_arguments(files, split, {})
+    for task, column in columns.items():
+        if not files.get(task):
+            raise ValueError(
+                Errors.E133.format(task=task, tasks=sorted(t for t, f in files.items() if f))
+            )
+        if isinstance(column, bool) or not isinstance(column, int) or column < 2:
+            raise ValueError(Errors.E122.format(where=f"--column {task}={column}", column=column))
+    if multilabel and not (files["textcat"] or files.get("textcat_multilabel")):
+        raise ValueError(Errors.E130)
+    _check_lang(lang)
     for task, given in files.items():
         for name, path in given.items():
             if not Path(path).is_file():
-                raise CorpusError(f"{path}: no such file (the {task} {name} file)")
+                raise CorpusError(Errors.E134.format(path=path, task=task, split=name))
+    given_files = {task: given for task, given in files.items() if given}
+    outputs = output_paths(output_dir, given_files, split)
+    check_outputs(
+        [path for paths in outputs.values() for path in paths.values()],
+        [path for given in given_files.values() for path in given.values()],
+    )
     reads = {
         task: _read_files(
-            task,
+            kinds[task],
             given,
-            multilabel=multilabel,
-            text_field=text_field,
-            label_field=label_field,
-            lowercase_labels=lowercase_labels,
-            printer=msg,
+            ReadOptions(
+                multilabel=multilabel,
+                text_field=text_field,
+                label_field=label_field,
+                lowercase_labels=lowercase_labels,
+                column=columns.get(task),
+            ),
+            msg,
         )
-        for task, given in files.items()
-        if given
+        for task, given in given_files.items()
     }
     return convert_reads(
         output_dir, reads, dedup=dedup, split=split, seed=seed, lang=lang, printer=msg

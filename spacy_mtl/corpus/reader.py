@@ -17,10 +17,11 @@ Config::
     paths = {"textcat": "corpus/textcat/dev.spacy", "ner": "corpus/ner/dev.spacy"}
     sampling = "none"
 
-**Keys say which annotation a corpus provides.** A key is ``TASK[+TASK...][/NAME]``:
-``textcat`` (and ``textcat_multilabel``) → ``doc.cats``, ``ner`` → entities. So
-``textcat+ner`` is a corpus annotated for both, and ``ner/wnut``, ``ner/conll`` are two
-entity corpora::
+**Keys say which annotation a corpus provides.** A key is ``TASK[+TASK...][/NAME]``,
+TASK a kind of task of :mod:`spacy_mtl.tasks`: ``textcat`` (and ``textcat_multilabel``)
+→ ``doc.cats``, ``ner`` → entities, or a kind a user registered (a ``tagger`` → tags).
+So ``textcat+ner`` is a corpus annotated for both, and ``ner/wnut``, ``ner/conll`` are
+two entity corpora::
 
     [corpora.train.paths]
     textcat = "corpus/sentiment/train.spacy"
@@ -33,10 +34,10 @@ swaps one), or inline ``paths = {"textcat": "…", "ner/wnut": "…"}``. Keys wi
 the key ``ner``, and spaCy writes inline dicts out as sections (``model-best/config.cfg``).
 
 A value is a ``.spacy`` file or a directory of them. Every reference doc gets the
-annotation its corpus does not provide marked missing: ``doc.cats = {}`` without
-textcat, ``doc.set_ents([], default="missing")`` (``ent_iob == 0`` on every token)
-without ner. Components must treat those as "no gradient", not as "no category" /
-"no entity".
+annotation its corpus does not provide marked missing, as each registered kind marks
+it: ``doc.cats = {}`` without textcat, ``doc.set_ents([], default="missing")``
+(``ent_iob == 0`` on every token) without ner. Components must treat those as "no
+gradient", not as "no category" / "no entity".
 
 **Sampling.** With K corpora of sizes n_k and c_k = min(n_k, cap) (c_k = n_k without a
 cap), each example comes from corpus k with probability
@@ -84,30 +85,41 @@ from spacy.training import Example
 from spacy.util import registry
 from spacy.vocab import Vocab
 
+from ..errors import Errors
+from ..tasks import TaskKind, find_task, key_tasks, missing_markers, task_kinds
+
 READER_NAME = "spacy_mtl.MultiTaskCorpus.v1"
-TASK_ANNOTATIONS: Dict[str, str] = {"textcat": "cats", "textcat_multilabel": "cats", "ner": "ents"}
 SAMPLING_MODES = ("proportional", "uniform", "temperature", "none")
 
 
-def corpus_annotations(key: str) -> FrozenSet[str]:
-    """The annotations ("cats", "ents") that a corpus key promises; see the module docstring.
+def corpus_kinds(key: str) -> List[TaskKind]:
+    """The kinds of task a corpus key names; see the module docstring.
 
     key (str): ``TASK[+TASK...][/NAME]``.
-    RETURNS (FrozenSet[str]): A subset of {"cats", "ents"}.
+    RETURNS (List[TaskKind]): in the key's order.
     """
     if ":" in key:
         raise ValueError(
-            f"{READER_NAME}: paths key {key!r}: write {key.replace(':', '/', 1)!r}; a ':' in a key does not "
-            "survive spaCy's config files (configparser reads it like '=')"
+            Errors.E136.format(reader=READER_NAME, key=key, fixed=key.replace(":", "/", 1))
         )
-    tasks = [task.strip() for task in key.split("/", 1)[0].split("+")]
-    unknown = [task for task in tasks if task not in TASK_ANNOTATIONS]
+    names = key_tasks(key)
+    kinds = [find_task(name) for name in names]
+    unknown = [name for name, kind in zip(names, kinds) if kind is None]
     if unknown:
+        known = sorted(task_kinds())
         raise ValueError(
-            f"{READER_NAME}: paths key {key!r} names unknown task(s) {unknown}; "
-            f"a key is TASK[+TASK...][/NAME] with TASK in {sorted(TASK_ANNOTATIONS)}"
+            Errors.E137.format(reader=READER_NAME, key=key, unknown=unknown, known=known)
         )
-    return frozenset(TASK_ANNOTATIONS[task] for task in tasks)
+    return [kind for kind in kinds if kind is not None]
+
+
+def corpus_annotations(key: str) -> FrozenSet[str]:
+    """The annotations ("cats", "ents", a user's kind's) that a corpus key promises.
+
+    key (str): ``TASK[+TASK...][/NAME]``.
+    RETURNS (FrozenSet[str]): The `annotation` of each kind the key names.
+    """
+    return frozenset(kind.annotation for kind in corpus_kinds(key))
 
 
 def sampling_probabilities(
@@ -128,7 +140,7 @@ def sampling_probabilities(
         weights = [float(n) for n in sizes]
     else:
         raise ValueError(
-            f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}"
+            Errors.E138.format(reader=READER_NAME, modes=SAMPLING_MODES, sampling=sampling)
         )
     total = sum(weights)
     return [w / total for w in weights]
@@ -139,17 +151,17 @@ def _read_doc_bins(key: str, path: Union[str, Path]) -> List[DocBin]:
     if not path.exists():
         # configparser reads the old spelling `ner:wnut = "x.spacy"` as `ner = 'wnut = "x.spacy"'`.
         hint = f' (a config key {key}:NAME? write "{key}/NAME")' if " = " in str(path) else ""
-        raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} does not exist{hint}")
+        raise ValueError(Errors.E139.format(reader=READER_NAME, key=key, path=str(path), hint=hint))
     files = sorted(path.rglob("*.spacy")) if path.is_dir() else [path]
     if not files:
-        raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} holds no .spacy files")
+        raise ValueError(Errors.E140.format(reader=READER_NAME, key=key, path=str(path)))
     doc_bins = []
     for file in files:
         try:
             doc_bins.append(DocBin().from_disk(file))
         except ValueError as err:
             raise ValueError(
-                f"{READER_NAME}: paths[{key!r}]: {file} is not a .spacy file ({err})"
+                Errors.E141.format(reader=READER_NAME, key=key, file=file, error=err)
             ) from None
     return doc_bins
 
@@ -159,7 +171,7 @@ class _Source:
     """One corpus and where its sampling stands."""
 
     key: str
-    annotations: FrozenSet[str]
+    kinds: List[TaskKind]
     doc_bins: List[DocBin]
     size: int
     rng: random.Random
@@ -185,30 +197,45 @@ class MultiTaskCorpus:
         # Cheap checks first, so a config typo fails before any file is read.
         if sampling not in SAMPLING_MODES:
             raise ValueError(
-                f"{READER_NAME}: sampling must be one of {SAMPLING_MODES}, got {sampling!r}"
+                Errors.E138.format(reader=READER_NAME, modes=SAMPLING_MODES, sampling=sampling)
             )
         if not temperature > 0:
-            raise ValueError(f"{READER_NAME}: temperature must be > 0, got {temperature}")
+            raise ValueError(
+                Errors.E142.format(
+                    reader=READER_NAME,
+                    key="temperature",
+                    value=temperature,
+                    expected="a number > 0",
+                )
+            )
         if cap is not None and cap < 1:
-            raise ValueError(f"{READER_NAME}: cap must be a positive integer or null, got {cap}")
+            raise ValueError(
+                Errors.E142.format(
+                    reader=READER_NAME, key="cap", value=cap, expected="a positive integer or null"
+                )
+            )
         if epoch_size is not None and epoch_size < 1:
             raise ValueError(
-                f"{READER_NAME}: epoch_size must be a positive integer or null, got {epoch_size}"
+                Errors.E142.format(
+                    reader=READER_NAME,
+                    key="epoch_size",
+                    value=epoch_size,
+                    expected="a positive integer or null",
+                )
             )
         if epoch_size is not None and sampling == "none":
-            raise ValueError(
-                f"{READER_NAME}: epoch_size has no meaning with sampling = 'none' (one pass); set it to null"
-            )
+            raise ValueError(Errors.E143.format(reader=READER_NAME))
         if not paths:
-            raise ValueError(
-                f"{READER_NAME}: paths is empty; give at least one corpus, e.g. {{'ner': 'train.spacy'}}"
-            )
-        annotations = {key: corpus_annotations(key) for key in paths}
+            raise ValueError(Errors.E144.format(reader=READER_NAME))
+        kinds = {key: corpus_kinds(key) for key in paths}
         shuffle = shuffle if shuffle is not None else sampling != "none"
         if seed is None and (sampling != "none" or shuffle):
             raise ValueError(
-                f"{READER_NAME}: seed is required with sampling = {sampling!r}"
-                f"{' and shuffle = true' if shuffle else ''}; write seed = ${{system.seed}}"
+                Errors.E145.format(
+                    reader=READER_NAME,
+                    sampling=sampling,
+                    shuffle=" and shuffle = true" if shuffle else "",
+                )
             )
 
         self.sampling = sampling
@@ -222,7 +249,7 @@ class MultiTaskCorpus:
         # same number, so `seed = ${system.seed}` keeps the sequences of earlier runs.
         self._base_seed = random.Random(seed).getrandbits(32) if seed is not None else 0
         self._paths = dict(paths)
-        self._annotations = annotations
+        self._kinds = kinds
         self._epoch_size = epoch_size
         self._mix_rng = random.Random(f"{self._base_seed}:mix")
         self._cache: Optional[Tuple[Vocab, List[List[Doc]]]] = None
@@ -244,10 +271,10 @@ class MultiTaskCorpus:
             doc_bins = _read_doc_bins(key, path)
             size = sum(len(doc_bin) for doc_bin in doc_bins)
             if size == 0:
-                raise ValueError(f"{READER_NAME}: paths[{key!r}] = {str(path)!r} holds no docs")
+                raise ValueError(Errors.E146.format(reader=READER_NAME, key=key, path=str(path)))
             # String seeds are hashed with SHA-512, the same in every process.
             rng = random.Random(f"{self._base_seed}:{key}")
-            sources.append(_Source(key, self._annotations[key], doc_bins, size, rng))
+            sources.append(_Source(key, self._kinds[key], doc_bins, size, rng))
         sizes = [source.size for source in sources]
         self._probabilities = sampling_probabilities(
             sizes, self.sampling, self.temperature, self.cap
@@ -258,9 +285,7 @@ class MultiTaskCorpus:
 
     def _loaded_sources(self) -> List[_Source]:
         if self._sources is None:
-            raise RuntimeError(
-                f"{READER_NAME}: the corpus files are not read yet; call load() first"
-            )
+            raise RuntimeError(Errors.E147.format(reader=READER_NAME))
         return self._sources
 
     @property
@@ -324,25 +349,19 @@ class MultiTaskCorpus:
         where = f"{READER_NAME}: paths[{source.key!r}]"
         empty = [i for i, doc in enumerate(docs) if len(doc) == 0]
         if empty:
-            raise ValueError(f"{where}: {len(empty)} empty docs (first at index {empty[0]})")
+            raise ValueError(Errors.E148.format(where=where, n=len(empty), first=empty[0]))
         # A corpus that promises an annotation but carries none of it is most likely the
         # wrong file under the wrong key; training on it would teach "no entities".
-        if "cats" in source.annotations:
-            if not any(doc.cats for doc in docs):
+        for kind in source.kinds:
+            if not any(kind.has_gold(doc) for doc in docs):
                 raise ValueError(
-                    f"{where}: labels textcat, but none of its {len(docs)} docs has cats"
+                    Errors.E149.format(
+                        where=where, task=kind.name, n=len(docs), annotation=kind.annotation
+                    )
                 )
-        else:
+        for marker in missing_markers(kind.annotation for kind in source.kinds):
             for doc in docs:
-                doc.cats = {}
-        if "ents" in source.annotations:
-            if not any(doc.has_annotation("ENT_IOB") for doc in docs):
-                raise ValueError(
-                    f"{where}: labels ner, but none of its {len(docs)} docs has entity annotation"
-                )
-        else:
-            for doc in docs:
-                doc.set_ents([], default="missing")
+                marker.mark_missing(doc)
         return docs
 
 

@@ -5,11 +5,18 @@ the rows it skipped, so that nothing is dropped silently. The policy:
 
 * **Errors** (:class:`CorpusError`, naming ``file:line``) for anything that would
   corrupt annotation if guessed at: a token line without a tag, a line with another
-  number of columns than the file's first, a token with whitespace in it, an unknown
+  number of columns than the file's first, a token with a space in it, an unknown
   tag, an invalid BIO sequence (``I-X`` after ``O``, after ``B-Y`` or at a sentence
-  start), a CSV row with the wrong number of fields, a missing column or field,
-  invalid JSON, several labels in single-label mode, a ``cats`` value outside [0, 1],
-  a file that is not UTF-8.
+  start), a CSV row with the wrong number of fields or a field longer than the csv
+  module reads, a missing column or field, invalid JSON (or JSON nested deeper than
+  Python's parser goes), several labels in single-label mode, a ``cats`` value
+  outside [0, 1], a file that is not UTF-8.
+
+Lines end at ``\n``, ``\r\n`` or ``\r``, as Python's text files and spaCy's own
+JSONL reader (``srsly.read_jsonl``) read them, and nowhere else: a U+2028, U+2029,
+U+0085 or form feed inside a text or a token is part of it (``str.splitlines`` would
+end the line there). Columns of token files are separated by tabs, or by spaces in a
+file without tabs.
 * **Skipped with a count** for rows that carry no example: an empty text, no label in
   single-label mode, ``-DOCSTART-`` lines.
 
@@ -29,7 +36,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Generic, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar, Union
+
+from ..errors import Errors
 
 PathLike = Union[str, Path]
 
@@ -39,8 +48,9 @@ class CorpusError(ValueError):
 
 
 @dataclass(frozen=True)
-class NerExample:
-    """One tokenised sentence with BIO tags (``O``, ``B-LABEL``, ``I-LABEL``)."""
+class TokenExample:
+    """One tokenised sentence with a tag per token: BIO tags (``O``, ``B-LABEL``,
+    ``I-LABEL``) for entities, or any other tag (e.g. a part of speech)."""
 
     words: Tuple[str, ...]
     tags: Tuple[str, ...]
@@ -75,7 +85,10 @@ class CatsExample:
         )
 
 
-Example = TypeVar("Example", NerExample, CatsExample)
+#: Entity sentences are token examples whose tags are BIO tags.
+NerExample = TokenExample
+
+Example = TypeVar("Example", TokenExample, CatsExample)
 
 
 @dataclass
@@ -100,9 +113,12 @@ def _read_utf8(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise CorpusError(
-            f"{path}:{line}: not valid UTF-8 ({err.reason}); re-encode the file as UTF-8"
-        ) from None
+        raise CorpusError(Errors.E100.format(where=f"{path}:{line}", reason=err.reason)) from None
+
+
+def _lines(text: str) -> List[str]:
+    """The lines of `text`, as a text file reads them: ending at \\n, \\r\\n or \\r only."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 # --- entities: CoNLL / IOB -----------------------------------------------------------
@@ -115,33 +131,75 @@ def _bio_tag(tag: str, where: str, lowercase: bool) -> str:
         return "O"
     match = _BIO_TAG.match(tag)
     if match is None or not match.group(2).strip():
-        raise CorpusError(f"{where}: invalid tag {tag!r} (expected O, B-LABEL or I-LABEL)")
+        raise CorpusError(Errors.E101.format(where=where, tag=tag))
     return f"{match.group(1).upper()}-{_label(match.group(2), lowercase)}"
 
 
 def _columns(line: str) -> List[str]:
-    # Split on tabs when there are any (so a stray space shows up as a token with
-    # whitespace, an error), else on runs of spaces.
+    # Split on tabs when there are any (so a stray space shows up as a token with a
+    # space in it, an error), else on runs of spaces. Only these separate columns:
+    # other whitespace (a form feed, U+2028) belongs to its token.
     if "\t" in line:
-        return [column.strip() for column in line.split("\t") if column.strip()]
-    return line.split()
+        return [column.strip(" ") for column in line.split("\t") if column.strip(" ")]
+    return [column for column in line.split(" ") if column]
 
 
-def read_iob(path: PathLike, *, lowercase_labels: bool = False) -> ReadResult[NerExample]:
+def read_iob(
+    path: PathLike, *, lowercase_labels: bool = False, column: Optional[int] = None
+) -> ReadResult[NerExample]:
     """Read token-per-line BIO (IOB2) data, one sentence per doc.
 
     Each line holds a token and its tag, separated by a tab or by spaces. Every token
     line must have as many columns as the file's first: with more than two
-    (CoNLL-2003: token, POS, chunk, NER) the token is the first and the tag the last,
-    and the report says how many columns were ignored. A blank or whitespace-only
-    line ends a sentence; ``-DOCSTART-`` lines are skipped (and counted).
+    (CoNLL-2003: token, POS, chunk, NER) the token is the first and the tag the last
+    (or `column`), and the report says how many columns were ignored. A blank or
+    whitespace-only line ends a sentence; ``-DOCSTART-`` lines are skipped (and counted).
 
     path (PathLike): The file.
     lowercase_labels (bool): Lower-case the entity labels (``B-PER`` → ``B-per``).
+    column (Optional[int]): The 1-based column of the tag; None: the last.
     RETURNS (ReadResult[NerExample]): The sentences in file order.
     """
+    return _read_tokens(
+        path, column, lambda tag, where, previous: _bio(tag, where, previous, lowercase_labels)
+    )
+
+
+def read_tags(
+    path: PathLike, *, column: Optional[int] = None, lowercase_labels: bool = False
+) -> ReadResult[TokenExample]:
+    """Read token-per-line data with one tag per token (e.g. a part of speech), one
+    sentence per doc, laid out as :func:`read_iob` reads it; the tags are kept as
+    written (surrounding spaces stripped).
+
+    path (PathLike): The file.
+    column (Optional[int]): The 1-based column of the tag (CoNLL-2003's POS: 2); None: the last.
+    lowercase_labels (bool): Lower-case the tags.
+    RETURNS (ReadResult[TokenExample]): The sentences in file order.
+    """
+    return _read_tokens(path, column, lambda tag, where, previous: _label(tag, lowercase_labels))
+
+
+def _bio(tag: str, where: str, previous: Optional[str], lowercase: bool) -> str:
+    """A BIO tag, checked against the tag before it in the sentence."""
+    bio = _bio_tag(tag, where, lowercase)
+    if bio.startswith("I-") and previous not in (f"B-{bio[2:]}", bio):
+        after = "the sentence start" if previous is None else repr(previous)
+        raise CorpusError(Errors.E105.format(where=where, tag=tag, after=after, label=bio[2:]))
+    return bio
+
+
+def _read_tokens(
+    path: PathLike, column: Optional[int], read_tag: Callable[[str, str, Optional[str]], str]
+) -> ReadResult[TokenExample]:
+    """Token files: a token and its tag per line, a blank line after each sentence;
+    `read_tag(tag, where, previous tag)` checks and normalises each tag."""
+    if column is not None and (
+        isinstance(column, bool) or not isinstance(column, int) or column < 2
+    ):
+        raise CorpusError(Errors.E122.format(where=path, column=column))
     path = Path(path)
-    examples: List[NerExample] = []
+    examples: List[TokenExample] = []
     words: List[str] = []
     tags: List[str] = []
     skipped: Counter = Counter()
@@ -150,12 +208,12 @@ def read_iob(path: PathLike, *, lowercase_labels: bool = False) -> ReadResult[Ne
 
     def flush() -> None:
         if words:
-            examples.append(NerExample(tuple(words), tuple(tags), f"{path}:{first_line}"))
+            examples.append(TokenExample(tuple(words), tuple(tags), f"{path}:{first_line}"))
         words.clear()
         tags.clear()
 
-    for lineno, line in enumerate(_read_utf8(path).splitlines(), start=1):
-        columns = _columns(line)
+    for lineno, line in enumerate(_lines(_read_utf8(path)), start=1):
+        columns = _columns(line) if line.strip() else []
         if not columns:
             flush()
             continue
@@ -165,28 +223,25 @@ def read_iob(path: PathLike, *, lowercase_labels: bool = False) -> ReadResult[Ne
             continue
         where = f"{path}:{lineno}"
         if len(columns) < 2:
-            raise CorpusError(f"{where}: expected 'token<TAB>tag', got {line!r}")
+            raise CorpusError(Errors.E102.format(where=where, line=line))
         if width is None:
             width = (len(columns), lineno)
+            if column is not None and column > width[0]:
+                raise CorpusError(Errors.E123.format(where=where, column=column, width=width[0]))
         elif len(columns) != width[0]:
             raise CorpusError(
-                f"{where}: {len(columns)} columns {columns}, but line {width[1]} has {width[0]}; "
-                "every token line needs the same columns (one token, without spaces, per line)"
+                Errors.E103.format(
+                    where=where, n=len(columns), columns=columns, first=width[1], width=width[0]
+                )
             )
         token = columns[0]
-        if len(token.split()) > 1:
-            raise CorpusError(
-                f"{where}: token {token!r} contains whitespace; write one token per line"
-            )
-        tag = _bio_tag(columns[-1], where, lowercase_labels)
-        if tag.startswith("I-"):
-            previous = tags[-1] if tags else None
-            if previous not in (f"B-{tag[2:]}", tag):
-                after = "the sentence start" if previous is None else repr(previous)
-                raise CorpusError(
-                    f"{where}: invalid BIO sequence: {columns[-1]!r} after {after} "
-                    f"(an entity must start with B-{tag[2:]})"
-                )
+        if " " in token:
+            raise CorpusError(Errors.E104.format(where=where, token=token))
+        tag = read_tag(
+            columns[-1] if column is None else columns[column - 1],
+            where,
+            tags[-1] if tags else None,
+        )
         if not words:
             first_line = lineno
         words.append(token)
@@ -194,8 +249,9 @@ def read_iob(path: PathLike, *, lowercase_labels: bool = False) -> ReadResult[Ne
     flush()
     notes = []
     if width is not None and width[0] > 2:
+        which = "the last" if column is None else f"column {column}"
         notes.append(
-            f"{width[0]} columns a line: token from the first, tag from the last, {width[0] - 2} ignored"
+            f"{width[0]} columns a line: token from the first, tag from {which}, {width[0] - 2} ignored"
         )
     return ReadResult(path, examples, dict(skipped), notes)
 
@@ -214,14 +270,12 @@ def _cat_value(value: object, where: str, label: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise CorpusError(
-                f"{where}: label {label!r} has value {value!r}; expected 0/1, true/false"
-            ) from None
+            raise CorpusError(Errors.E106.format(where=where, label=label, value=value)) from None
     if isinstance(value, (int, float)):  # bool included
         number = float(value)
         if 0.0 <= number <= 1.0:
             return number
-    raise CorpusError(f"{where}: label {label!r} has value {value!r}; expected a number in [0, 1]")
+    raise CorpusError(Errors.E107.format(where=where, label=label, value=value))
 
 
 class _CatsCollector:
@@ -244,10 +298,7 @@ class _CatsCollector:
                 self.skipped["no label"] += 1
                 return
             if len(positive) > 1:
-                raise CorpusError(
-                    f"{where}: {len(positive)} labels {positive} in single-label mode "
-                    "(pass multilabel=True / --multilabel for multi-label data)"
-                )
+                raise CorpusError(Errors.E108.format(where=where, n=len(positive), labels=positive))
         self.examples.append(CatsExample(text, tuple(sorted(cats.items())), where))
 
     def result(self) -> ReadResult[CatsExample]:
@@ -278,26 +329,26 @@ def read_cats_csv(
     """
     path = Path(path)
     reader = csv.reader(io.StringIO(_read_utf8(path), newline=""))
-    header = [h.strip() for h in next(reader, [])]
+    header = [h.strip() for h in _csv_row(reader, f"{path}:1") or []]
     if text_field not in header:
-        raise CorpusError(f"{path}:1: no {text_field!r} column in header {header}")
+        raise CorpusError(Errors.E109.format(where=f"{path}:1", field=text_field, header=header))
     i_text = header.index(text_field)
     wide = label_field not in header
     if wide and not multilabel:
-        raise CorpusError(
-            f"{path}:1: no {label_field!r} column in header {header} "
-            "(one 0/1 column per label needs multilabel=True / --multilabel)"
-        )
+        raise CorpusError(Errors.E110.format(where=f"{path}:1", field=label_field, header=header))
     i_label = None if wide else header.index(label_field)
     collector = _CatsCollector(path, multilabel)
     start = reader.line_num + 1
-    for row in reader:
+    while True:
         where = f"{path}:{start}"
+        row = _csv_row(reader, where)
+        if row is None:
+            break
         start = reader.line_num + 1
         if not row:
             continue  # a blank line between rows
         if len(row) != len(header):
-            raise CorpusError(f"{where}: expected {len(header)} fields, got {len(row)}")
+            raise CorpusError(Errors.E111.format(where=where, expected=len(header), n=len(row)))
         if i_label is None:
             cats = {
                 _label(name, lowercase_labels): _cat_value(value, where, name)
@@ -311,26 +362,37 @@ def read_cats_csv(
     return collector.result()
 
 
+def _csv_row(reader: Any, where: str) -> Optional[List[str]]:
+    """The next row, None at the end; what the csv module cannot read names its line."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as err:
+        if "field limit" in str(err):
+            limit = csv.field_size_limit()
+            err = csv.Error(f"a field is longer than {limit:,} characters, the csv module's limit")
+        raise CorpusError(Errors.E120.format(where=where, error=err)) from None
+
+
 def _json_cats(record: dict, where: str, lowercase: bool) -> Dict[str, float]:
     """Labels of one JSONL record from ``label`` (str), ``labels`` (list) or ``cats`` (dict)."""
     given = [key for key in ("label", "labels", "cats") if key in record]
     if len(given) != 1:
-        raise CorpusError(
-            f"{where}: expected exactly one of 'label', 'labels', 'cats'; got {given or 'none'}"
-        )
+        raise CorpusError(Errors.E112.format(where=where, given=given or "none"))
     value = record[given[0]]
     if given[0] == "label":
         if value is None:
             return {}
         if not isinstance(value, str):
-            raise CorpusError(f"{where}: 'label' must be a string, got {value!r}")
+            raise CorpusError(Errors.E113.format(where=where, value=value))
         return {_label(value, lowercase): 1.0} if value.strip() else {}
     if given[0] == "labels":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise CorpusError(f"{where}: 'labels' must be a list of strings, got {value!r}")
+            raise CorpusError(Errors.E114.format(where=where, value=value))
         return {_label(v, lowercase): 1.0 for v in value if v.strip()}
     if not isinstance(value, dict):
-        raise CorpusError(f"{where}: 'cats' must be an object, got {value!r}")
+        raise CorpusError(Errors.E115.format(where=where, value=value))
     return {_label(k, lowercase): _cat_value(v, where, k) for k, v in value.items()}
 
 
@@ -352,19 +414,24 @@ def read_cats_jsonl(
     """
     path = Path(path)
     collector = _CatsCollector(path, multilabel)
-    for lineno, line in enumerate(_read_utf8(path).splitlines(), start=1):
+    for lineno, line in enumerate(_lines(_read_utf8(path)), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise CorpusError(f"{where}: invalid JSON ({err.msg})") from None
+            raise CorpusError(Errors.E116.format(where=where, error=err.msg)) from None
+        except RecursionError:
+            # Python's parser recurses once per level of nesting.
+            raise CorpusError(Errors.E121.format(where=where)) from None
+        except ValueError as err:  # e.g. an integer of more digits than Python converts
+            raise CorpusError(Errors.E116.format(where=where, error=err)) from None
         if not isinstance(record, dict):
-            raise CorpusError(f"{where}: expected a JSON object, got {type(record).__name__}")
+            raise CorpusError(Errors.E117.format(where=where, type=type(record).__name__))
         text = record.get(text_field)
         if not isinstance(text, str):
-            raise CorpusError(f"{where}: field {text_field!r} missing or not a string")
+            raise CorpusError(Errors.E118.format(where=where, field=text_field))
         collector.add(text, _json_cats(record, where, lowercase_labels), where)
     return collector.result()
 
@@ -395,4 +462,4 @@ def read_cats_file(
         return read_cats_jsonl(
             path, multilabel=multilabel, text_field=text_field, lowercase_labels=lowercase_labels
         )
-    raise CorpusError(f"{path}: unknown category file type {suffix!r} (expected .csv or .jsonl)")
+    raise CorpusError(Errors.E119.format(path=path, suffix=suffix))

@@ -12,10 +12,12 @@
   their ratio is positive, and train gets the rest.
 """
 
+import math
 import random
 from collections import Counter
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from ..errors import Errors
 from .sources import CorpusError, Example
 
 SPLITS = ("train", "dev", "test")
@@ -27,7 +29,7 @@ def normalise_text(text: str) -> str:
 
 
 class Deduplicated(NamedTuple):
-    examples: List[Example]
+    examples: List[Any]  # of the type deduplicate() was given
     dropped: int  # copies removed
     conflicting: int  # texts whose copies carry different annotations
 
@@ -67,12 +69,15 @@ def drop_overlap(splits: Dict[str, List[Example]]) -> Tuple[Dict[str, List[Examp
 
 
 def check_ratios(ratios: Sequence[float]) -> Tuple[float, float, float]:
-    """Three fractions (train, dev, test) summing to 1, train positive, none negative."""
-    if len(ratios) != 3 or ratios[0] <= 0 or min(ratios) < 0 or abs(sum(ratios) - 1.0) > 1e-6:
-        raise ValueError(
-            f"split ratios must be three numbers (train, dev, test) >= 0 summing to 1, "
-            f"train > 0; got {list(ratios)}"
-        )
+    """Three finite fractions (train, dev, test) summing to 1, train positive, none negative."""
+    if (
+        len(ratios) != 3
+        or not all(isinstance(r, (int, float)) and math.isfinite(r) for r in ratios)
+        or ratios[0] <= 0
+        or min(ratios) < 0
+        or abs(sum(ratios) - 1.0) > 1e-6
+    ):
+        raise ValueError(Errors.E124.format(ratios=list(ratios)))
     return (ratios[0], ratios[1], ratios[2])
 
 
@@ -82,7 +87,7 @@ def split_sizes(n: int, ratios: Sequence[float]) -> Tuple[int, int, int]:
     n_dev = max(1, int(n * r_dev + 0.5)) if r_dev > 0 else 0
     n_test = max(1, int(n * r_test + 0.5)) if r_test > 0 else 0
     if n - n_dev - n_test < 1:
-        raise CorpusError(f"{n} examples are too few to split by {list(ratios)}")
+        raise CorpusError(Errors.E125.format(n=n, ratios=list(ratios)))
     return n - n_dev - n_test, n_dev, n_test
 
 

@@ -8,15 +8,20 @@ Seeds are pooled: on each resample a setup's score is the mean over its seeds' r
 so the interval covers the doc sample, with the seed variation averaged in.
 
 The per-doc records are what `spacy mtl evaluate --per-doc` writes: for textcat the
-gold and the predicted class of each doc, for ner its tp / fp / fn. From them the
-scores are spaCy's: macro-F1 over the labels (a label's F1 is 0 where it has no true
-positive) and micro entity F1.
+gold and the predicted class of each doc, for ner its tp / fp / fn, for a user's kind
+what its `records` gives. The task's kind (:mod:`spacy_mtl.tasks`) turns each record
+into a vector of counts and scores a resample from the sum of its docs' vectors, as
+spaCy scores: macro-F1 over the labels (a label's F1 is 0 where it has no true
+positive), micro entity F1, a tagger's accuracy.
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import numpy
+
+from ..errors import Errors
+from ..tasks import kind_of
 
 Records = List[dict]
 
@@ -33,14 +38,6 @@ class Interval:
 
     def entirely_below_zero(self) -> bool:
         return self.high < 0.0
-
-
-def _ner_counts(records: Records) -> Dict[int, Tuple[int, int, int]]:
-    return {r["doc"]: (r["tp"], r["fp"], r["fn"]) for r in records}
-
-
-def _textcat_pairs(records: Records) -> Dict[int, Tuple[str, str]]:
-    return {r["doc"]: (r["gold"], r["pred"]) for r in records}
 
 
 def ner_f(counts: numpy.ndarray, samples: numpy.ndarray) -> numpy.ndarray:
@@ -85,7 +82,8 @@ def paired_bootstrap(
 ) -> Interval:
     """The difference of setup a to setup b on `task`, with a 95% paired bootstrap interval.
 
-    task (str): "textcat" or "ner".
+    task (str): the task's key in the records ("textcat", "ner", a user's kind,
+        ``KIND/NAME``); its kind scores the resamples.
     a_runs, b_runs (Sequence[Records]): each setup's runs (seeds), the per-doc records
         of one task on one test set.
     n_resamples (int): bootstrap resamples (at least 1,000 for a 95% interval).
@@ -93,35 +91,35 @@ def paired_bootstrap(
     RETURNS (Interval): in score units (0–1), a − b.
     """
     if not a_runs or not b_runs:
-        raise ValueError("paired_bootstrap needs at least one run of each setup")
-    read = _textcat_pairs if task == "textcat" else _ner_counts
-    runs = [read([r for r in records if r["task"] == task]) for records in (*a_runs, *b_runs)]
+        raise ValueError(Errors.E176)
+    kind = kind_of(task)
+    kind.require("resample per-doc records", "counts", "score")
+    runs: List[Dict[int, dict]] = [
+        {r["doc"]: r for r in records if r["task"] == task} for records in (*a_runs, *b_runs)
+    ]
     docs = sorted(runs[0])
     for run in runs[1:]:
         if sorted(run) != docs:
-            raise ValueError(f"{task}: the runs were not scored on the same test docs")
+            raise ValueError(Errors.E177.format(task=task))
     if not docs:
-        raise ValueError(f"{task}: no per-doc records")
+        raise ValueError(Errors.E178.format(task=task))
     samples = numpy.random.default_rng(seed).integers(0, len(docs), size=(n_resamples, len(docs)))
     everything = numpy.arange(len(docs))[None, :]
-    if task == "textcat":
-        labels = sorted({label for run in runs for pair in run.values() for label in pair})
-        code = {label: i for i, label in enumerate(labels)}
+    # Every run's records become count vectors in one call, so that their columns
+    # (e.g. one per label) are the same.
+    counts = kind.counts([run[d] for run in runs for d in docs])
+    per_run = [counts[k * len(docs) : (k + 1) * len(docs)] for k in range(len(runs))]
 
-        def score(run, idx):
-            gold = numpy.asarray([code[run[d][0]] for d in docs])
-            pred = numpy.asarray([code[run[d][1]] for d in docs])
-            return textcat_macro_f(gold, pred, len(labels), idx)
-
-    else:
-
-        def score(run, idx):
-            return ner_f(numpy.asarray([run[d] for d in docs], dtype=float), idx)
+    def score(run_counts: numpy.ndarray, idx: numpy.ndarray) -> numpy.ndarray:
+        # Column by column, so that a resample's docs are summed without a
+        # (resamples, docs, columns) array.
+        sums = numpy.stack([column[idx].sum(axis=1) for column in run_counts.T], axis=1)
+        return kind.score(sums.reshape(len(idx), run_counts.shape[1]))
 
     def pooled(group, idx):
         return numpy.mean([score(run, idx) for run in group], axis=0)
 
-    a, b = runs[: len(a_runs)], runs[len(a_runs) :]
+    a, b = per_run[: len(a_runs)], per_run[len(a_runs) :]
     deltas = pooled(a, samples) - pooled(b, samples)
     observed = float((pooled(a, everything) - pooled(b, everything))[0])
     low, high = numpy.percentile(deltas, [2.5, 97.5])

@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import re
 from pathlib import Path
 from typing import Dict, List
@@ -11,7 +12,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from wasabi import Printer
 
-from spacy_mtl.corpus import CorpusError, convert_files, read_cats_file, read_iob
+from spacy_mtl.corpus import CorpusError, convert_files, convert_reads, read_cats_file, read_iob
 from spacy_mtl.corpus.split import deduplicate, normalise_text
 
 QUIET = Printer(no_print=True)
@@ -199,26 +200,27 @@ def test_split_pools_the_files_and_is_seeded(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "body, line, fragment",
+    "body, line, code, fragment",
     [
         # A multi-word token in a space-separated file: "York" must not vanish.
         (
             "I O\nlove O\nNew York B-geo-loc\n",
             3,
+            "E103",
             "3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2",
         ),
-        ("I\tO\nNew York\tB-LOC\n", 2, "token 'New York' contains whitespace"),
-        ("a\tO\nb\tI-PER\n", 2, "'I-PER' after 'O'"),
-        ("a\tO\n\nb\tI-PER\n", 3, "after the sentence start"),
-        ("a\tB-LOC\nb\tI-PER\n", 2, "'I-PER' after 'B-LOC'"),
-        ("a\tO\nb\tX-PER\n", 2, "invalid tag 'X-PER'"),
-        ("a\tO\nb\tB-\n", 2, "invalid tag 'B-'"),
-        ("a\tO\n\n\nlonely\n", 4, "expected 'token<TAB>tag'"),
+        ("I\tO\nNew York\tB-LOC\n", 2, "E104", "token 'New York' contains a space"),
+        ("a\tO\nb\tI-PER\n", 2, "E105", "'I-PER' after 'O'"),
+        ("a\tO\n\nb\tI-PER\n", 3, "E105", "after the sentence start"),
+        ("a\tB-LOC\nb\tI-PER\n", 2, "E105", "'I-PER' after 'B-LOC'"),
+        ("a\tO\nb\tX-PER\n", 2, "E101", "invalid tag 'X-PER'"),
+        ("a\tO\nb\tB-\n", 2, "E101", "invalid tag 'B-'"),
+        ("a\tO\n\n\nlonely\n", 4, "E102", "expected 'token<TAB>tag'"),
     ],
 )
-def test_malformed_conll_names_file_and_line(tmp_path, body, line, fragment):
+def test_malformed_conll_names_file_and_line(tmp_path, body, line, code, fragment):
     path = write(tmp_path, "bad.iob", body)
-    with pytest.raises(CorpusError) as err:
+    with pytest.raises(CorpusError, match=rf"\[{code}\]") as err:
         convert(tmp_path / "out", ner={"train": path})
     assert f"{path}:{line}:" in str(err.value)
     assert fragment in str(err.value)
@@ -256,8 +258,23 @@ def test_user_jsonl_multilabel(tmp_path):
         "some politics": {"Sports": 0.0, "politics": 1.0, "weather": 0.0},
     }
     # Single-label mode refuses the row with two labels.
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:1: 2 labels .*multilabel"):
+    with pytest.raises(
+        CorpusError, match=rf"\[E108\] {re.escape(str(path))}:1: 2 labels .*multilabel"
+    ):
         read_cats_file(path)
+
+
+def test_the_multilabel_kind_reads_its_files_as_multilabel(tmp_path):
+    path = write(
+        tmp_path,
+        "topics.jsonl",
+        '{"text": "a", "labels": ["x", "y"]}\n{"text": "b", "labels": []}\n',
+    )
+    written = convert(tmp_path / "out", tasks={"textcat_multilabel": {"train": path}})
+    assert sorted(written) == ["textcat_multilabel"]
+    docs = read_docs(tmp_path / "out" / "textcat_multilabel" / "train.spacy")
+    assert [d.cats for d in docs] == [{"x": 1.0, "y": 1.0}, {"x": 0.0, "y": 0.0}]
+    assert all(not d.has_annotation("ENT_IOB") for d in docs)
 
 
 def test_wide_multilabel_csv(tmp_path):
@@ -266,33 +283,66 @@ def test_wide_multilabel_csv(tmp_path):
         {"insult": 1.0, "toxic": 1.0},
         {"insult": 0.0, "toxic": 0.0},
     ]
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:1: no 'label' column"):
+    with pytest.raises(CorpusError, match=rf"\[E110\] {re.escape(str(path))}:1: no 'label' column"):
         read_cats_file(path)
 
 
 @pytest.mark.parametrize(
-    "name, body, line, fragment",
+    "name, body, line, code, fragment",
     [
-        ("a.csv", 'text,label\n"spans\ntwo lines",x\nok,y,extra\n', 4, "expected 2 fields, got 3"),
-        ("b.csv", "body,label\nhi,x\n", 1, "no 'text' column"),
-        ("c.jsonl", '{"text": "a", "label": "x"}\n\n{"text": "b", label}\n', 3, "invalid JSON"),
-        ("d.jsonl", '{"text": "a", "label": "x"}\n{"label": "x"}\n', 2, "'text' missing"),
-        ("e.jsonl", '{"text": "a", "cats": {"x": 2}}\n', 1, "expected a number in [0, 1]"),
-        ("f.jsonl", '{"text": "a"}\n', 1, "exactly one of 'label', 'labels', 'cats'"),
+        (
+            "a.csv",
+            'text,label\n"spans\ntwo lines",x\nok,y,extra\n',
+            4,
+            "E111",
+            "expected 2 fields, got 3",
+        ),
+        ("b.csv", "body,label\nhi,x\n", 1, "E109", "no 'text' column"),
+        (
+            "c.jsonl",
+            '{"text": "a", "label": "x"}\n\n{"text": "b", label}\n',
+            3,
+            "E116",
+            "invalid JSON",
+        ),
+        ("d.jsonl", '{"text": "a", "label": "x"}\n{"label": "x"}\n', 2, "E118", "'text' missing"),
+        ("e.jsonl", '{"text": "a", "cats": {"x": 2}}\n', 1, "E107", "expected a number in [0, 1]"),
+        ("f.jsonl", '{"text": "a"}\n', 1, "E112", "exactly one of 'label', 'labels', 'cats'"),
+        ("g.jsonl", '{"text": "a", "label": 3}\n', 1, "E113", "'label' must be a string"),
+        ("h.jsonl", '{"text": "a", "labels": "x"}\n', 1, "E114", "'labels' must be a list"),
+        ("i.jsonl", '{"text": "a", "cats": ["x"]}\n', 1, "E115", "'cats' must be an object"),
+        ("j.jsonl", '["text", "a"]\n', 1, "E117", "expected a JSON object, got list"),
+        ("k.csv", "text,x,y\nhi,1,maybe\n", 2, "E106", "label 'y' has value 'maybe'"),
     ],
 )
-def test_malformed_category_files_name_file_and_line(tmp_path, name, body, line, fragment):
+def test_malformed_category_files_name_file_and_line(tmp_path, name, body, line, code, fragment):
     path = write(tmp_path, name, body)
-    with pytest.raises(CorpusError) as err:
-        read_cats_file(path, multilabel=name.startswith("e"))
+    with pytest.raises(CorpusError, match=rf"\[{code}\]") as err:
+        read_cats_file(path, multilabel=name.startswith(("e", "k")))
     assert f"{path}:{line}:" in str(err.value)
     assert fragment in str(err.value)
+
+
+def test_an_unknown_category_file_type_and_files_without_examples_are_named(tmp_path):
+    tsv = write(tmp_path, "cats.tsv", "text\tlabel\n")
+    with pytest.raises(CorpusError, match=rf"\[E119\] {re.escape(str(tsv))}: .*'.tsv'"):
+        read_cats_file(tsv)
+    unlabelled = write(tmp_path, "cats.csv", "text,label\nhi,\n")
+    with pytest.raises(CorpusError, match=rf"\[E126\] {re.escape(str(unlabelled))}: no usable"):
+        convert(tmp_path / "out", cats={"train": unlabelled})
+    two = write(tmp_path, "two.iob", iob("a/O", "b/O"))
+    with pytest.raises(CorpusError, match=r"\[E125\] 2 examples are too few to split"):
+        convert(tmp_path / "out", ner={"train": two}, split=(0.4, 0.3, 0.3))
+    reads = {"ner": {"train": read_iob(two)}}
+    with pytest.raises(ValueError, match=r"\[E129\] a cap on the examples applies to a re-split"):
+        convert_reads(tmp_path / "out", reads, limits={"ner": 1}, printer=QUIET)
+    assert not (tmp_path / "out").exists()
 
 
 def test_file_that_is_not_utf8_names_the_line(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("text,label\ncaf\xe9,x\n".encode("latin-1"))
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(path))}:2: not valid UTF-8"):
+    with pytest.raises(CorpusError, match=rf"\[E100\] {re.escape(str(path))}:2: not valid UTF-8"):
         read_cats_file(path)
 
 
@@ -305,7 +355,7 @@ def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
     (tmp_path / "out" / "ner").mkdir(parents=True)
     old = tmp_path / "out" / "ner" / "train.spacy"
     old.write_bytes(b"an earlier conversion")
-    with pytest.raises(CorpusError, match=rf"{re.escape(str(bad))}:3:"):
+    with pytest.raises(CorpusError, match=rf"\[E111\] {re.escape(str(bad))}:3:"):
         convert(tmp_path / "out", ner={"train": good}, cats={"train": bad})
     assert old.read_bytes() == b"an earlier conversion"
     assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["ner", "train.spacy"], (
@@ -314,24 +364,41 @@ def test_a_bad_file_of_one_task_leaves_nothing_half_written(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, fragment",
+    "kwargs, code, fragment",
     [
-        ({}, "no input files given"),
-        ({"ner": {"validation": "x.iob"}}, "unknown task or split ['validation']"),
-        ({"ner": {"train": "/no/such.iob"}}, "/no/such.iob: no such file (the ner train file)"),
+        ({}, "E128", "no input files given"),
+        ({"ner": {"validation": "x.iob"}}, "E127", "unknown split(s) ['validation']"),
+        ({"tasks": {"pos": {"train": "x.iob"}}}, "E153", "Unknown kind of task 'pos'"),
+        (
+            {"ner": {"train": "/no/such.iob"}},
+            "E134",
+            "/no/such.iob: no such file (the ner train file)",
+        ),
         (
             {"ner": {"train": "TRAIN"}, "split": (0.8, 0.2, -0.0001)},
-            "split ratios must be three numbers",
+            "E124",
+            "split ratios must be three finite numbers",
         ),
-        ({"ner": {"train": "TRAIN"}, "split": (0.0, 0.5, 0.5)}, "train > 0"),
-        ({"ner": {"train": "TRAIN"}, "multilabel": True}, "multilabel applies to category files"),
+        ({"ner": {"train": "TRAIN"}, "split": (0.0, 0.5, 0.5)}, "E124", "train > 0"),
+        (
+            {"ner": {"train": "TRAIN"}, "multilabel": True},
+            "E130",
+            "multilabel applies to category (textcat) files",
+        ),
+        ({"ner": {"train": "TRAIN"}, "columns": {"textcat": 2}}, "E133", "--column textcat"),
+        ({"ner": {"train": "TRAIN"}, "columns": {"ner": 1}}, "E122", "got 1"),
+        (
+            {"ner": {"train": "TRAIN"}, "tasks": {"ner": {"train": "other.iob"}}},
+            "E132",
+            "the ner train file is given twice",
+        ),
     ],
 )
-def test_bad_arguments_fail_before_anything_is_written(tmp_path, kwargs, fragment):
+def test_bad_arguments_fail_before_anything_is_written(tmp_path, kwargs, code, fragment):
     train = write(tmp_path, "train.iob", iob("a/O"))
     if kwargs.get("ner", {}).get("train") == "TRAIN":
         kwargs["ner"] = {"train": str(train)}
-    with pytest.raises(ValueError, match=re.escape(fragment)):
+    with pytest.raises(ValueError, match=rf"\[{code}\].*" + re.escape(fragment)):
         convert(tmp_path / "out", **kwargs)
     assert not (tmp_path / "out").exists()
 
@@ -405,6 +472,117 @@ def test_cli_reports_bad_input_in_one_message_without_traceback(tmp_path, monkey
     result = spacy_cli("out", "--ner-train", "bad.iob")
     assert result.exit_code == 1
     message = " ".join(result.output.split())  # wasabi wraps at 80 columns
-    assert "✘ bad.iob:3: 3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2" in message
+    assert (
+        "✘ (spacy-mtl) [E103] bad.iob:3: 3 columns ['New', 'York', 'B-geo-loc'], but line 1 has 2"
+        in message
+    )
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+# --- issue 28: valid files read as written, one-line errors, outputs never over inputs ----
+
+SEPARATORS = ["\u2028", "\u2029", "\x85", "\x0c"]
+
+
+def test_line_and_paragraph_separators_inside_a_text_or_token_belong_to_it(tmp_path):
+    """str.splitlines() ends a line at each of these; a file's lines end at \\n only."""
+    from spacy_mtl.annotate.read import Post, read_posts
+
+    texts = [f"before{sep}after" for sep in SEPARATORS]
+    jsonl = write(
+        tmp_path,
+        "cats.jsonl",
+        "".join(json.dumps({"text": t, "label": "x"}, ensure_ascii=False) + "\n" for t in texts),
+    )
+    tokens = [f"a{sep}b" for sep in SEPARATORS]
+    tagged = write(tmp_path, "ner.iob", "".join(f"{t}\tO\n" for t in tokens) + "Paris\tB-LOC\n")
+    written = convert(tmp_path / "out", ner={"train": tagged}, cats={"train": jsonl})
+    # The text is whitespace-normalised as every category text is; no line was split.
+    assert [d.text for d in read_docs(written["textcat"]["train"])] == [
+        " ".join(t.split()) for t in texts
+    ]
+    (doc,) = read_docs(written["ner"]["train"])
+    assert [t.text for t in doc] == [*tokens, "Paris"]
+    assert [(e.text, e.label_) for e in doc.ents] == [("Paris", "LOC")]
+    # annotate reads the same lines as the same posts.
+    posts = list(read_posts(jsonl.read_bytes().splitlines(keepends=True), "jsonl"))
+    assert [p.text for p in posts if isinstance(p, Post)] == texts
+
+
+def test_crlf_and_cr_still_end_lines(tmp_path):
+    path = tmp_path / "crlf.iob"
+    path.write_bytes(b"EU\tB-ORG\r\nrejects\tO\r\n\r\nhi\tO\rthere\tO\r")
+    assert [e.words for e in read_iob(path).examples] == [("EU", "rejects"), ("hi", "there")]
+
+
+def test_json_nested_too_deep_is_a_corpus_error_naming_the_line(tmp_path):
+    deep = '{"text": "a", "label": "x", "extra": ' + "[" * 5000 + "]" * 5000 + "}"
+    path = write(tmp_path, "deep.jsonl", '{"text": "ok", "label": "x"}\n' + deep + "\n")
+    with pytest.raises(CorpusError, match=rf"\[E121\] {re.escape(str(path))}:2: invalid JSON"):
+        read_cats_file(path)
+
+
+def test_a_csv_field_over_the_csv_modules_limit_is_a_corpus_error_naming_the_line(tmp_path):
+    path = write(tmp_path, "long.csv", "text,label\nshort,x\n" + "y" * 200_000 + ",x\n")
+    with pytest.raises(CorpusError, match=rf"\[E120\] {re.escape(str(path))}:3: .*131,072"):
+        read_cats_file(path)
+    result = spacy_cli(str(tmp_path / "out"), "--cats-train", str(path))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "[E120]" in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("ratios", [(0.5, float("nan"), 0.5), (float("inf"), 0.0, 0.0)])
+def test_non_finite_split_ratios_are_refused(tmp_path, ratios):
+    train = write(tmp_path, "train.iob", iob("a/O", "b/O", "c/O"))
+    with pytest.raises(ValueError, match=r"\[E124\]"):
+        convert(tmp_path / "out", ner={"train": train}, split=ratios)
+    result = spacy_cli(
+        str(tmp_path / "out"), "--ner-train", str(train), "--split", *map(str, ratios)
+    )
+    assert result.exit_code == 1 and "[E124]" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_language_is_one_line_before_anything_is_read(tmp_path):
+    cats = write(tmp_path, "train.csv", "text,label\nnice,pos\n")
+    with pytest.raises(ValueError, match=r"\[E131\] --lang 'xx_bogus'"):
+        convert(tmp_path / "out", cats={"train": cats}, lang="xx_bogus")
+    result = spacy_cli(str(tmp_path / "out"), "--cats-train", str(cats), "--lang", "xx_bogus")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "[E131]" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_that_is_or_lies_inside_an_input_is_refused(tmp_path):
+    # The output directory is the input file: its output would lie inside it.
+    train = write(tmp_path, "train.iob", iob("a/O"))
+    with pytest.raises(ValueError, match=r"\[E270\]"):
+        convert(train, ner={"train": train})
+    assert train.read_text() == iob("a/O")
+    # An input where an output goes: never overwritten, not even by a valid conversion.
+    (tmp_path / "out" / "ner").mkdir(parents=True)
+    there = write(tmp_path / "out" / "ner", "train.spacy", iob("b/O"))
+    with pytest.raises(ValueError, match=r"\[E270\]"):
+        convert(tmp_path / "out", ner={"train": there})
+    assert there.read_text() == iob("b/O")
+    result = spacy_cli(str(tmp_path / "out"), "--ner-train", str(there))
+    assert result.exit_code == 1 and "[E270]" in result.output
+    assert there.read_text() == iob("b/O")
+
+
+def test_cli_task_and_column_options(tmp_path):
+    conll = write(tmp_path, "train.conll", "EU NNP B-ORG\nrejects VBZ O\n")
+    result = spacy_cli(str(tmp_path / "out"), "--task", "ner:train=" + str(conll))
+    assert result.exit_code == 0, result.output
+    assert [e.label_ for e in read_docs(tmp_path / "out" / "ner" / "train.spacy")[0].ents] == [
+        "ORG"
+    ]
+    # The tag in column 2 is no BIO tag: ner refuses it, naming the line.
+    result = spacy_cli(str(tmp_path / "two"), "--ner-train", str(conll), "--column", "ner=2")
+    assert result.exit_code == 1 and "[E101]" in result.output and "train.conll:1" in result.output
+    for args in (["--task", "ner=x"], ["--task", "ner:train"], ["--column", "ner=two"]):
+        result = spacy_cli(str(tmp_path / "bad"), "--ner-train", str(conll), *args)
+        assert result.exit_code == 1 and "[E135]" in result.output, result.output
+    result = spacy_cli(str(tmp_path / "bad"), "--ner-train", str(conll), "--column", "ner=9")
+    assert result.exit_code == 1 and "[E123]" in result.output

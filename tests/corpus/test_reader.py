@@ -90,7 +90,7 @@ def test_a_corpus_can_label_several_tasks(nlp, corpora):
 def test_a_corpus_without_the_promised_annotation_is_refused(nlp, tmp_path):
     path = write_corpus(tmp_path / "cats_only.spacy", "x", 5, cats=True, ents=False)
     reader = MultiTaskCorpus({"ner": str(path)}, seed=0)
-    expected = r"paths\['ner'\]: labels ner, but none of its 5 docs has entity annotation"
+    expected = r"\[E149\] .*paths\['ner'\]: labels ner, but none of its 5 docs has ents annotation"
     with pytest.raises(ValueError, match=expected):
         next(iter(reader(nlp)))
 
@@ -145,7 +145,7 @@ def test_epochs_continue_the_passes(nlp, corpora):
 
 def test_default_epoch_size_is_the_sum_of_sizes(nlp, corpora):
     reader = MultiTaskCorpus(corpora, seed=0)
-    with pytest.raises(RuntimeError, match=r"call load\(\) first"):
+    with pytest.raises(RuntimeError, match=r"\[E147\] .*call load\(\) first"):
         _ = reader.sizes  # reading a property reads no files
     assert reader.load() is reader
     assert reader.sizes == {"textcat": 50, "ner": 200, "ner/extra": 750}
@@ -248,7 +248,8 @@ def test_an_explicit_seed_draws_what_the_training_seed_drew_before(nlp, tmp_path
 )
 def test_a_seed_is_required_wherever_randomness_is_used(corpora, settings, fragment):
     with pytest.raises(
-        ValueError, match=re.escape(fragment) + ".*write seed = \\$\\{system.seed\\}"
+        ValueError,
+        match=r"\[E145\] .*" + re.escape(fragment) + ".*write seed = \\$\\{system.seed\\}",
     ):
         MultiTaskCorpus(corpora, **settings)
     assert MultiTaskCorpus(corpora, sampling="none").seed is None  # file order: nothing to seed
@@ -260,14 +261,17 @@ def test_a_seed_is_required_wherever_randomness_is_used(corpora, settings, fragm
 @pytest.mark.parametrize(
     "settings, fragment",
     [
-        ({"sampling": "random"}, "sampling must be one of"),
-        ({"sampling": "temperature", "temperature": 0.0}, "temperature must be > 0"),
-        ({"temperature": -1.0}, "temperature must be > 0"),
-        ({"cap": 0}, "cap must be a positive integer"),
-        ({"epoch_size": 0}, "epoch_size must be a positive integer"),
+        ({"sampling": "random"}, r"\[E138\] .*sampling must be one of"),
+        (
+            {"sampling": "temperature", "temperature": 0.0},
+            r"\[E142\] .*temperature must be a number > 0",
+        ),
+        ({"temperature": -1.0}, r"\[E142\] .*temperature must be a number > 0"),
+        ({"cap": 0}, r"\[E142\] .*cap must be a positive integer"),
+        ({"epoch_size": 0}, r"\[E142\] .*epoch_size must be a positive integer"),
         (
             {"sampling": "none", "epoch_size": 10},
-            "epoch_size has no meaning with sampling = 'none'",
+            r"\[E143\] .*epoch_size has no meaning with sampling = 'none'",
         ),
     ],
 )
@@ -280,29 +284,45 @@ def test_missing_file_names_key_and_path(corpora, tmp_path, nlp):
     missing = str(tmp_path / "nope" / "train.spacy")
     # Like spaCy's Corpus, the files are read on first use, not when the config resolves.
     reader = MultiTaskCorpus({"textcat": corpora["textcat"], "ner": missing}, seed=0)
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match=r"\[E139\]") as err:
         next(reader(nlp))
     assert "paths['ner']" in str(err.value) and missing in str(err.value)
+
+
+def test_unreadable_corpora_name_key_and_file(corpora, tmp_path, nlp):
+    (tmp_path / "no_docbins").mkdir()
+    (tmp_path / "text.spacy").write_text("not a DocBin")
+    empty_doc = tmp_path / "empty_doc.spacy"
+    DocBin(docs=[nlp.make_doc("a"), nlp.make_doc("")]).to_disk(empty_doc)
+    for path, code in (
+        (tmp_path / "no_docbins", "E140"),
+        (tmp_path / "text.spacy", "E141"),
+        (empty_doc, "E148"),
+    ):
+        reader = MultiTaskCorpus({"textcat": str(path)}, sampling="none")
+        with pytest.raises(ValueError, match=rf"\[{code}\] .*paths\['textcat'\]"):
+            list(reader(nlp))
 
 
 def test_empty_corpus_names_key(corpora, tmp_path):
     empty = tmp_path / "empty.spacy"
     DocBin().to_disk(empty)
-    with pytest.raises(ValueError, match=r"paths\['textcat'\] = .*holds no docs"):
+    with pytest.raises(ValueError, match=r"\[E146\] .*paths\['textcat'\] = .*holds no docs"):
         MultiTaskCorpus({"textcat": str(empty), "ner": corpora["ner"]}, seed=0).load()
 
 
 @pytest.mark.parametrize(
-    "paths, fragment",
+    "paths, code, fragment",
     [
-        ({}, "paths is empty"),
-        ({"pos": "x.spacy"}, "names unknown task(s) ['pos']"),
-        ({"textcat+parser": "x.spacy"}, "names unknown task(s) ['parser']"),
-        ({"ner:wnut": "x.spacy"}, "paths key 'ner:wnut': write 'ner/wnut'"),
+        ({}, "E144", "paths is empty"),
+        ({"pos": "x.spacy"}, "E137", "names unknown task(s) ['pos']"),
+        ({"textcat+parser": "x.spacy"}, "E137", "names unknown task(s) ['parser']"),
+        ({"ner:wnut": "x.spacy"}, "E136", "paths key 'ner:wnut': write 'ner/wnut'"),
+        ({"ner+/wnut": "x.spacy"}, "E155", "names an empty task"),
     ],
 )
-def test_bad_keys_are_refused(paths, fragment):
-    with pytest.raises(ValueError, match=re.escape(fragment)):
+def test_bad_keys_are_refused(paths, code, fragment):
+    with pytest.raises(ValueError, match=rf"\[{code}\] .*" + re.escape(fragment)):
         MultiTaskCorpus(paths, seed=0)
 
 
@@ -380,7 +400,7 @@ def test_the_old_key_spelling_is_refused_with_the_new_one(corpora):
         f'[corpora]\n\n[corpora.train]\n@readers = "spacy_mtl.MultiTaskCorpus.v1"\n'
         f'paths = {{"ner:wnut": "{corpora["ner"]}"}}\nsampling = "none"\n'
     )
-    with pytest.raises(ValueError, match="paths key 'ner:wnut': write 'ner/wnut'"):
+    with pytest.raises(ValueError, match=r"\[E136\] .*paths key 'ner:wnut': write 'ner/wnut'"):
         registry.resolve(config["corpora"])
 
 
