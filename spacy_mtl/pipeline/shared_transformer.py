@@ -3,11 +3,9 @@
 `MultiTaskTransformer` is spacy-transformers' `Transformer` with a new training step.
 Stock, every listener but the last adds its gradient to a buffer and the last one runs
 the backward pass; if that last head has no gold in the batch it never calls back, and
-the other heads' gradients are lost. Here the transformer asks each head beforehand
-whether it has gold in the batch, collects the representation gradient that each of
-those heads' listeners sends back, and once every one of them has reported its loss
-(see `task_head.py` for the contract) lets the configured weighting combine them into
-the gradient of the single backward pass.
+the other heads' gradients are lost. Here the transformer and its heads follow the
+contract of docs/design.md ("One step, one backward pass"), and the configured
+weighting combines the heads' gradients into that of the single backward pass.
 
 At inference, `pipe` sorts each batch by word-piece count before it runs the encoder
 in sub-batches: the encoder pads every call to its longest doc, and posts vary widely
@@ -18,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union, cast
 
 import numpy
 from spacy import util
@@ -28,17 +26,25 @@ from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from spacy_transformers.annotation_setters import null_annotation_setter
 from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
-from spacy_transformers.layers import TransformerListener
+from spacy_transformers.layers import TransformerListener, TransformerModel
 from spacy_transformers.pipeline_component import Transformer, install_extensions
-from thinc.api import Config, Model, Optimizer, get_array_module, set_dropout_rate
+from thinc.api import Config, Optimizer, get_array_module, set_dropout_rate
+from thinc.types import Floats1d, Floats3d
 
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
 from ..models.transformer import DEFAULT_ENCODER
-from ..types import INFERENCE_ONLY, DocTensors
+from ..types import (
+    INFERENCE_ONLY,
+    DocTensors,
+    EncoderBackprop,
+    EncoderModel,
+    StepRecord,
+    TaskReport,
+)
 from ..weighting import TaskGradients, Weighting
 from ..weighting.numerics import cosines
 from .batching import group_by_length
-from .task_head import TaskHead, TaskLoss
+from .task_head import TaskHead
 
 DEFAULT_CONFIG = Config().from_str(
     f"""
@@ -70,16 +76,24 @@ stride = 96
 
 @dataclass
 class PendingBackward:
-    """The forward pass of one batch, waiting for the gradients of its heads."""
+    """One training batch from the encoder's forward pass to its backward pass: what
+    the heads send and report in between (docs/design.md, steps 2 to 4)."""
 
     trf_full: FullTransformerBatch
-    backprop: Callable
+    backprop: EncoderBackprop
+    #: The heads with gold in the batch: the step waits for each one's report.
     expected: Set[str]
     losses_log: Dict[str, float]
+    #: Per head: the gradient its listener sent, of the sum of its loss terms.
     grads: Dict[str, DocTensors] = field(default_factory=dict)
     #: What each head reported: its loss, or None if it sat the batch out.
-    reports: Dict[str, Optional[TaskLoss]] = field(default_factory=dict)
+    reports: Dict[str, TaskReport] = field(default_factory=dict)
     sgd: Optional[Optimizer] = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether every expected head has reported."""
+        return self.expected <= set(self.reports)
 
 
 @Language.factory(
@@ -90,7 +104,7 @@ class PendingBackward:
 def make_multitask_transformer(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], FullTransformerBatch],
+    model: EncoderModel,
     set_extra_annotations: Callable[[List[Doc], FullTransformerBatch], None],
     max_batch_items: int,
     weighting: Weighting,
@@ -117,7 +131,7 @@ class MultiTaskTransformer(Transformer):
     def __init__(
         self,
         vocab: Vocab,
-        model: Model[List[Doc], FullTransformerBatch],
+        model: EncoderModel,
         set_extra_annotations: Callable = null_annotation_setter,
         *,
         name: str = "transformer",
@@ -140,8 +154,8 @@ class MultiTaskTransformer(Transformer):
         self.weighting = weighting
         self.task_heads: Dict[str, TaskHead] = {}
         self.frozen_tasks: Set[str] = set()
-        #: Per task of the last combined step: loss, weight and gradient norm.
-        self.last_step: Dict[str, Dict[str, float]] = {}
+        #: Per task of the last combined step: loss, weight, gradient norm, cosines.
+        self.last_step: Dict[str, StepRecord] = {}
         self._pending: Optional[PendingBackward] = None
 
     @property
@@ -158,21 +172,22 @@ class MultiTaskTransformer(Transformer):
             head = self.task_heads.pop(name)
             if head.encoder is self:
                 head.bind_encoder(None)
-        if component.name not in self.listener_map:
+        name = component.name
+        if name not in self.listener_map:
             return
         if not isinstance(component, TaskHead):
             raise ValueError(
-                f"Component '{component.name}' listens to the shared transformer "
+                f"Component '{name}' listens to the shared transformer "
                 f"'{self.name}' but is not a multi-task head: use a spacy_mtl factory "
                 "(mtl_textcat, mtl_textcat_multilabel, mtl_ner) or implement TaskHead."
             )
-        if len(self.listener_map[component.name]) > 1:
+        if len(self.listener_map[name]) > 1:
             raise ValueError(
-                f"Component '{component.name}' has {len(self.listener_map[component.name])} "
+                f"Component '{name}' has {len(self.listener_map[name])} "
                 f"listeners to '{self.name}'; a task head must have exactly one."
             )
-        self.task_heads[component.name] = component
         component.bind_encoder(self)
+        self.task_heads[name] = component
 
     def initialize(
         self,
@@ -221,7 +236,7 @@ class MultiTaskTransformer(Transformer):
         docs (Sequence[Doc]): the docs.
         RETURNS (List[int]): one count per doc.
         """
-        encoded = self.model.tokenizer(
+        encoded = self.transformer_model().tokenizer(
             [doc.text for doc in docs],
             add_special_tokens=True,
             return_attention_mask=False,
@@ -229,6 +244,16 @@ class MultiTaskTransformer(Transformer):
             verbose=False,
         )
         return [len(ids) for ids in encoded["input_ids"]]
+
+    def transformer_model(self) -> TransformerModel:
+        """The encoder as spacy-transformers' `TransformerModel`, whose tokenizer
+        counts word pieces."""
+        if not isinstance(self.model, TransformerModel):
+            raise TypeError(
+                f"Component '{self.name}': the model must be a spacy-transformers "
+                f"TransformerModel (e.g. spacy_mtl.TransformerModel.v1), got {type(self.model).__name__}"
+            )
+        return self.model
 
     def update(
         self,
@@ -275,7 +300,8 @@ class MultiTaskTransformer(Transformer):
         return losses
 
     def _receive_gradient(self, task: str, d_trf_datas: List[TransformerData]) -> list:
-        """The callback each listener backpropagates into: keep the task's gradient."""
+        """The callback each listener backpropagates into (a `GradientCallback`):
+        keep the task's gradient."""
         pending = self._pending
         if pending is None or task not in pending.expected:
             raise RuntimeError(
@@ -284,10 +310,11 @@ class MultiTaskTransformer(Transformer):
             )
         if task in pending.grads:
             raise RuntimeError(f"Task head '{task}' sent two gradients for one batch.")
-        pending.grads[task] = [list(d.tensors) for d in d_trf_datas]
+        # The listener's gradient has the encoder output's arrays, (spans, pieces, width).
+        pending.grads[task] = [[cast(Floats3d, t) for t in d.tensors] for d in d_trf_datas]
         return []
 
-    def report(self, task: str, result: Optional[TaskLoss]) -> None:
+    def report(self, task: str, result: TaskReport) -> None:
         """Close `task` for the pending batch; run the backward pass after the last.
 
         task (str): the head's name.
@@ -311,64 +338,65 @@ class MultiTaskTransformer(Transformer):
             )
             pending.grads.pop(task, None)
         pending.reports[task] = result
-        if pending.expected <= set(pending.reports):
+        if pending.complete:
             self._run_backward()
 
     def _run_backward(self) -> None:
-        """Combine the gradients received for the pending batch; one backward pass."""
+        """Combine the gradients received for the pending batch and run the one
+        backward pass through the encoder (docs/design.md, step 4); step with the
+        optimizer given to the update, if any."""
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        # A head that never reported (left out of nlp.update) sits the step out too.
-        tasks, rows = [], []
-        for task in [t for t in self.tasks if pending.reports.get(t) is not None]:
+        step = self._task_gradients(pending)
+        if step is not None:
+            combined, weights = self.weighting.combine(step)
+            self.last_step = trace_step(step, weights)
+            self._backprop(pending, combined, pending.grads[step.tasks[0]])
+        if pending.sgd not in (None, False):
+            self._step(pending.sgd)
+
+    def _task_gradients(self, pending: PendingBackward) -> Optional[TaskGradients]:
+        """The weighting's input: the mean loss and the gradient of that mean of each
+        task that reported a loss, in pipeline order (docs/design.md, "Scale"); None
+        if there is none. A head that never reported (left out of nlp.update) sits
+        the step out too."""
+        tasks: List[str] = []
+        losses: List[float] = []
+        rows: List[Floats1d] = []
+        for task in self.tasks:
+            result = pending.reports.get(task)
+            if result is None:
+                continue
             xp = get_array_module(pending.grads[task][0][0])
-            # The heads backpropagated sums; the weighting gets the gradients of means.
-            row = _flatten(pending.grads[task], xp) / pending.reports[task].n_terms
+            row = _flatten(pending.grads[task], xp) / result.n_terms
             # A head checks its own loss and gradient; a NaN can still arise in the
             # listener's pooling, and must not reach the encoder.
             if not bool(xp.isfinite(row).all()):
                 warnings.warn(
                     f"[spacy-mtl] '{self.name}': task '{task}' sent a non-finite "
                     "gradient; it is left out of this step",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 continue
             tasks.append(task)
+            losses.append(result.loss)
             rows.append(row)
-        if tasks:
-            step = TaskGradients(
-                tasks=tasks,
-                losses=numpy.asarray([pending.reports[t].loss for t in tasks], dtype="float64"),
-                grads=xp.stack(rows),
-            )
-            combined, weights = self.weighting.combine(step)
-            grad_norms = xp.sqrt((step.grads**2).sum(axis=1))
-            pair_cosines = cosines(step.grads)
-            self.last_step = {
-                task: {
-                    "loss": float(loss),
-                    "weight": float(w),
-                    "grad_norm": float(norm),
-                    "cosine": {
-                        other: float(pair_cosines[i, j]) for j, other in enumerate(tasks) if j != i
-                    },
-                }
-                for i, (task, loss, w, norm) in enumerate(
-                    zip(tasks, step.losses, weights, grad_norms)
-                )
-            }
-            # The one place where the scale changes. The weighting returned the
-            # gradient of the combined mean loss; the encoder gets it times the number
-            # of docs, the scale of stock spaCy's per-doc sums: Adam's epsilon (added
-            # to the uncorrected second moment) would otherwise damp the tiny early
-            # updates of a mean over a whole batch.
-            combined = combined * len(pending.trf_full.doc_data)
-            pending.losses_log[self.name] += float((combined**2).sum())
-            d_tensors = _unflatten(combined, pending.grads[tasks[0]])
-            pending.backprop(pending.trf_full.unsplit_by_doc(d_tensors))
-        if pending.sgd not in (None, False):
-            self._step(pending.sgd)
+        if not tasks:
+            return None
+        return TaskGradients(
+            tasks=tasks,
+            losses=numpy.asarray(losses, dtype="float64"),
+            grads=get_array_module(rows[0]).stack(rows),
+        )
+
+    def _backprop(self, pending: PendingBackward, combined: Floats1d, template: DocTensors) -> None:
+        """Run the encoder's backward pass on the combined gradient, scaled to the
+        docs of the batch (docs/design.md, "Scale"); `template` is a task gradient,
+        whose shapes the combined one takes."""
+        combined = combined * len(pending.trf_full.doc_data)
+        pending.losses_log[self.name] += float(get_array_module(combined).sum(combined**2))
+        pending.backprop(pending.trf_full.unsplit_by_doc(_unflatten(combined, template)))
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Step the transformer and the weighting.
@@ -423,18 +451,42 @@ class MultiTaskTransformer(Transformer):
         return self
 
 
-def _flatten(tensors: DocTensors, xp) -> numpy.ndarray:
+def trace_step(step: TaskGradients, weights: numpy.ndarray) -> Dict[str, StepRecord]:
+    """Per task of a combined step: its loss, weight, gradient norm and the cosine
+    between its gradient and every other task's.
+
+    step (TaskGradients): what the weighting combined.
+    weights (numpy.ndarray): the weight it gave each task.
+    RETURNS (Dict[str, StepRecord]): by task, in the step's order.
+    """
+    xp = get_array_module(step.grads)
+    grad_norms = xp.sqrt((step.grads**2).sum(axis=1))
+    pair_cosines = cosines(step.grads)
+    return {
+        task: {
+            "loss": float(loss),
+            "weight": float(w),
+            "grad_norm": float(norm),
+            "cosine": {
+                other: float(pair_cosines[i, j]) for j, other in enumerate(step.tasks) if j != i
+            },
+        }
+        for i, (task, loss, w, norm) in enumerate(zip(step.tasks, step.losses, weights, grad_norms))
+    }
+
+
+def _flatten(tensors: DocTensors, xp) -> Floats1d:
     return xp.concatenate([t.ravel() for doc in tensors for t in doc])
 
 
-def _unflatten(flat: numpy.ndarray, template: DocTensors) -> DocTensors:
+def _unflatten(flat: Floats1d, template: DocTensors) -> DocTensors:
     """Cut `flat` back into arrays shaped like `template`."""
     out: DocTensors = []
     start = 0
     for doc in template:
         arrays = []
         for t in doc:
-            arrays.append(flat[start : start + t.size].reshape(t.shape))
+            arrays.append(cast(Floats3d, flat[start : start + t.size].reshape(t.shape)))
             start += t.size
         out.append(arrays)
     return out

@@ -15,6 +15,7 @@ They are spaCy's `textcat` and `textcat_multilabel` with these changes:
 """
 
 import math
+from abc import abstractmethod
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
@@ -24,10 +25,12 @@ from spacy.pipeline.textcat import TextCategorizer
 from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example, validate_get_examples
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d
 
 from ..distill.targets import teacher_cats
 from ..training import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
-from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
+from ..types import TaskLoss, TaskReport
+from .task_head import LISTENER_CONFIG, TaskHead
 
 # The smallest probability a log is taken of, so that a confident mistake costs a
 # large but finite loss.
@@ -52,12 +55,9 @@ DEFAULT_EXCLUSIVE_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="true
 DEFAULT_MULTILABEL_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="false"))["model"]
 
 
-class _CatsHead(TaskHead):
+class _CatsHead(TaskHead, TextCategorizer):
     """The parts both text classification heads share."""
 
-    name: str
-    labels: Tuple[str, ...]
-    model: Model
     exclusive: bool
     #: The loss weight of a doc that only a teacher annotates (a gold doc weighs 1).
     teacher_weight: float = 1.0
@@ -101,7 +101,10 @@ class _CatsHead(TaskHead):
         the head learns from teachers (`teacher_weight` > 0)."""
         cats = teacher_cats(example.reference)
         return (
-            bool(cats) and self.teacher_weight > 0 and any(label in cats for label in self.labels)
+            cats is not None
+            and bool(cats)
+            and self.teacher_weight > 0
+            and any(label in cats for label in self.labels)
         )
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
@@ -117,7 +120,7 @@ class _CatsHead(TaskHead):
         """
         return super().score([eg for eg in examples if self.is_annotated(eg)], **kwargs)
 
-    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
+    def update_task(self, examples: List[Example], *, drop: float) -> TaskReport:
         """Learn from the annotated docs of the batch; the others teach nothing."""
         set_dropout_rate(self.model, drop)
         scores, bp_scores = self.model.begin_update([eg.predicted for eg in examples])
@@ -129,9 +132,9 @@ class _CatsHead(TaskHead):
         bp_scores(d_scores)
         return TaskLoss(loss, _total(self.doc_weights(examples)))
 
-    def get_loss(
+    def get_loss(  # type: ignore[override]  # spaCy annotates the gradient as a float
         self, examples: Iterable[Example], scores, *, gold_share: float = 1.0
-    ) -> Tuple[float, numpy.ndarray]:
+    ) -> Tuple[float, Floats2d]:
         """Return (weighted mean negative log-likelihood per annotated doc, d_scores).
 
         d_scores is the gradient of the loss over the known values (`_d_nll`), times
@@ -140,13 +143,11 @@ class _CatsHead(TaskHead):
         gold_share (float): λ, gold's share of the target where a doc has both.
         """
         targets, known, weights = self.targets(list(examples), gold_share)
-        ops = self.model.ops
-        targets, mask, doc_weights = ops.asarray(targets), ops.asarray(known), ops.asarray(weights)
-        d_scores = self._d_nll(scores, targets) * mask * doc_weights[:, None]
-        loss = float((self._nll(scores, targets, mask).sum(axis=1) * doc_weights).sum()) / _total(
-            weights
-        )
-        return loss, d_scores
+        xp = self.model.ops.xp
+        truths, mask, doc_weights = xp.asarray(targets), xp.asarray(known), xp.asarray(weights)
+        d_scores = self._d_nll(scores, truths) * mask * doc_weights[:, None]
+        loss = float((self._nll(scores, truths, mask).sum(axis=1) * doc_weights).sum())
+        return loss / _total(weights), d_scores
 
     def doc_weights(self, examples: List[Example]) -> numpy.ndarray:
         """Per doc: its loss weight, 1 with gold, `teacher_weight` with teacher targets
@@ -219,14 +220,14 @@ class _CatsHead(TaskHead):
                 known[i] = 1.0
         return truths, known
 
+    @abstractmethod
     def _nll(self, scores, truths, mask):
         """Per doc and label: the negative log-likelihood of `truths` under `scores`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _d_nll(self, scores, truths):
         """Per doc and label: the gradient to send back through the model's output
         layer so that its logits receive the gradient of `_nll`."""
-        raise NotImplementedError
 
     def _initialize_labels(
         self,
@@ -294,7 +295,7 @@ def _total(weights: numpy.ndarray) -> float:
     return float(weights.sum()) or 1.0
 
 
-class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
+class MultiTaskTextCategorizer(_CatsHead):
     """Exclusive classes (one label per doc); the loss is the cross-entropy."""
 
     exclusive = True

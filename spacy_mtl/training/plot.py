@@ -94,9 +94,11 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
         ax.legend()
     if cosines:
         ax = axes[3]
-        for pair, values in sorted(cosines.items()):
+        for pair, pair_values in sorted(cosines.items()):
             ax.plot(
-                [s for s, _ in values], moving_average([v for _, v in values], window), label=pair
+                [s for s, _ in pair_values],
+                moving_average([v for _, v in pair_values], window),
+                label=pair,
             )
         ax.axhline(0.0, color="grey", linewidth=0.8)
         ax.set_title("cosine between task gradients (shared repr.)")

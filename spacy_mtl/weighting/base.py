@@ -5,14 +5,8 @@ tasks that had gold in the batch, each task's true loss (what the head reports: 
 negative log-likelihood) and each task's gradient with respect to the shared
 representation (what the head's listener sends back), flattened to one row per task.
 The weighting returns the single gradient that goes into the one backward pass through
-the transformer, plus the weight it gave each task (for logs and traces).
-
-**Scale.** The losses are means and the gradients are the gradients of those means; the
-strategy returns the gradient of the combined mean loss. Weights are relative to equal
-weighting, in which every task weighs 1 (static's default): a method whose paper
-normalises its weights to sum to 1 multiplies them by k, the number of tasks in the
-step. The shared transformer alone converts the result to the scale the encoder's
-optimiser expects; no strategy needs to know it.
+the transformer, plus the weight it gave each task (for logs and traces). The scale of
+both, and of the weights, is docs/design.md's "Scale".
 
 A strategy that only re-weights losses overrides `weights`; one that combines gradients
 in another way (projection, min-norm) overrides `combine`. State that must survive
@@ -97,11 +91,11 @@ class Weighting:
         """Positions of `tasks` in `self.tasks`, to index per-task state."""
         return numpy.asarray([self.tasks.index(task) for task in tasks], dtype="i")
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         """The weight of each task in `step.tasks`, as a host array."""
         raise NotImplementedError(f"{type(self).__name__} must define weights() or combine()")
 
-    def combine(self, step: TaskGradients) -> Tuple[Floats1d, Floats1d]:
+    def combine(self, step: TaskGradients) -> Tuple[Floats1d, numpy.ndarray]:
         """Return (the combined representation gradient, the weight of each task).
 
         The default is the weighted sum of the task gradients.
@@ -110,7 +104,7 @@ class Weighting:
         xp = get_array_module(step.grads)
         w = xp.asarray(weights, dtype=step.grads.dtype)
         # Not `w @ grads`: on numpy that matrix-vector product leaves OpenBLAS threads
-        # spinning, which slowed the encoder's backward pass right after it by ~15%.
+        # spinning, which slows the encoder's backward pass that runs right after it.
         return (w[:, None] * step.grads).sum(axis=0), weights
 
     def finish_update(self, sgd: Optimizer) -> None:
@@ -126,7 +120,7 @@ class Weighting:
         """Restore what `get_state` returned."""
 
     def to_bytes(self) -> bytes:
-        msg = {"tasks": self.tasks, "state": self.get_state()}
+        msg: Dict[str, Any] = {"tasks": self.tasks, "state": self.get_state()}
         if self.model is not None:
             msg["model"] = self.model.to_bytes()
         return srsly.msgpack_dumps(msg)

@@ -5,7 +5,6 @@ import warnings
 from typing import Dict, Optional, Sequence
 
 import numpy
-from thinc.types import Floats1d
 
 from ..registry import register_weighting
 from .base import TaskGradients, Weighting
@@ -52,7 +51,7 @@ class StaticWeighting(Weighting):
         if missing:
             raise ValueError(f"{self.name}: weights give no weight for the tasks {missing}")
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         if self.configured is None:
             return numpy.ones(len(step.tasks), dtype="float64")
         return numpy.asarray([self.configured[task] for task in step.tasks], dtype="float64")
