@@ -20,6 +20,8 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats3d
 
+from .errors import Errors
+
 if TYPE_CHECKING:
     from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
 
@@ -65,7 +67,7 @@ class TaskLoss:
 
     def __post_init__(self) -> None:
         if not self.n_terms > 0:
-            raise ValueError(f"TaskLoss: n_terms must be > 0, got {self.n_terms}")
+            raise ValueError(Errors.E001.format(n_terms=self.n_terms))
 
 
 #: A head's report for a batch: its loss, or None when its loss or gradient was not

@@ -27,6 +27,7 @@ from spacy.training import Example
 from thinc.api import Config, Model, get_array_module
 
 from ..distill.targets import teacher_ents
+from ..errors import Errors
 from ..types import TaskLoss, TaskReport
 from .task_head import LISTENER_CONFIG, TaskHead
 
@@ -247,7 +248,7 @@ def make_mtl_ner(
         annotates (`doc._.teacher_ents`); 0: teachers are ignored.
     """
     if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
-        raise ValueError(f"[components.{name}] teacher_weight must be >= 0, got {teacher_weight}")
+        raise ValueError(Errors.E017.format(name=name, value=teacher_weight))
     head = MultiTaskEntityRecognizer(
         nlp.vocab,
         model,

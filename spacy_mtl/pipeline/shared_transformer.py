@@ -12,6 +12,7 @@ in sub-batches: the encoder pads every call to its longest doc, and posts vary w
 in length.
 """
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,6 +33,7 @@ from thinc.api import Config, Optimizer, get_array_module, set_dropout_rate
 from thinc.types import Floats1d, Floats3d
 
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
+from ..errors import Errors, Warnings
 from ..models.transformer import DEFAULT_ENCODER
 from ..types import (
     INFERENCE_ONLY,
@@ -139,18 +141,12 @@ class MultiTaskTransformer(Transformer):
         weighting: Weighting,
     ) -> None:
         if max_batch_items < 1:
-            raise ValueError(
-                f"[components.{name}] max_batch_items = {max_batch_items}: give the most word "
-                "pieces the encoder may run at once (at least 1)"
-            )
+            raise ValueError(Errors.E006.format(name=name, value=max_batch_items))
         super().__init__(
             vocab, model, set_extra_annotations, name=name, max_batch_items=max_batch_items
         )
         if not isinstance(weighting, Weighting):
-            raise ValueError(
-                f"[components.{name}.weighting] must build a spacy_mtl Weighting, "
-                f"got {type(weighting).__name__}"
-            )
+            raise ValueError(Errors.E007.format(name=name, type=type(weighting).__name__))
         self.weighting = weighting
         self.task_heads: Dict[str, TaskHead] = {}
         self.frozen_tasks: Set[str] = set()
@@ -176,15 +172,10 @@ class MultiTaskTransformer(Transformer):
         if name not in self.listener_map:
             return
         if not isinstance(component, TaskHead):
-            raise ValueError(
-                f"Component '{name}' listens to the shared transformer "
-                f"'{self.name}' but is not a multi-task head: use a spacy_mtl factory "
-                "(mtl_textcat, mtl_textcat_multilabel, mtl_ner) or implement TaskHead."
-            )
+            raise ValueError(Errors.E009.format(name=name, encoder=self.name))
         if len(self.listener_map[name]) > 1:
             raise ValueError(
-                f"Component '{name}' has {len(self.listener_map[name])} "
-                f"listeners to '{self.name}'; a task head must have exactly one."
+                Errors.E010.format(name=name, n=len(self.listener_map[name]), encoder=self.name)
             )
         component.bind_encoder(self)
         self.task_heads[name] = component
@@ -203,7 +194,7 @@ class MultiTaskTransformer(Transformer):
         try:
             self.weighting.initialize(self.tasks)
         except ValueError as err:
-            raise ValueError(f"[components.{self.name}.weighting] {err}") from None
+            raise ValueError(_in_section(str(err), self.name)) from None
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Annotate a stream of docs, `batch_size` at a time, in order.
@@ -249,10 +240,7 @@ class MultiTaskTransformer(Transformer):
         """The encoder as spacy-transformers' `TransformerModel`, whose tokenizer
         counts word pieces."""
         if not isinstance(self.model, TransformerModel):
-            raise TypeError(
-                f"Component '{self.name}': the model must be a spacy-transformers "
-                f"TransformerModel (e.g. spacy_mtl.TransformerModel.v1), got {type(self.model).__name__}"
-            )
+            raise TypeError(Errors.E011.format(name=self.name, type=type(self.model).__name__))
         return self.model
 
     def update(
@@ -275,10 +263,7 @@ class MultiTaskTransformer(Transformer):
         self.last_step = {}
         inference_only = self.model.attrs.get(INFERENCE_ONLY)
         if inference_only:
-            raise ValueError(
-                f"Component '{self.name}': its encoder is {inference_only}, which runs inference only; "
-                "train the fp32 pipeline and convert it with `spacy mtl quantize`"
-            )
+            raise ValueError(Errors.E012.format(name=self.name, what=inference_only))
         if losses is None:
             losses = {}
         examples = list(examples)
@@ -304,12 +289,9 @@ class MultiTaskTransformer(Transformer):
         keep the task's gradient."""
         pending = self._pending
         if pending is None or task not in pending.expected:
-            raise RuntimeError(
-                f"Task head '{task}' sent a gradient for a batch in which its "
-                "has_task_gold() was False: its update must skip exactly those batches."
-            )
+            raise RuntimeError(Errors.E013.format(task=task))
         if task in pending.grads:
-            raise RuntimeError(f"Task head '{task}' sent two gradients for one batch.")
+            raise RuntimeError(Errors.E014.format(task=task))
         # The listener's gradient has the encoder output's arrays, (spans, pieces, width).
         pending.grads[task] = [[cast(Floats3d, t) for t in d.tensors] for d in d_trf_datas]
         return []
@@ -322,20 +304,11 @@ class MultiTaskTransformer(Transformer):
         """
         pending = self._pending
         if pending is None or task not in pending.expected:
-            raise RuntimeError(
-                f"Task head '{task}' reported a loss for a batch in which its "
-                "has_task_gold() was False, or without the transformer's update."
-            )
+            raise RuntimeError(Errors.E015.format(task=task))
         if result is not None and task not in pending.grads:
-            raise RuntimeError(
-                f"Task head '{task}' reported a loss, but its listener sent no gradient."
-            )
+            raise RuntimeError(Errors.E016.format(task=task))
         if result is None:
-            warnings.warn(
-                f"[spacy-mtl] '{self.name}': task '{task}' gave a non-finite loss or "
-                "gradient; it is left out of this step",
-                stacklevel=2,
-            )
+            warnings.warn(Warnings.W001.format(name=self.name, task=task), stacklevel=2)
             pending.grads.pop(task, None)
         pending.reports[task] = result
         if pending.complete:
@@ -373,11 +346,7 @@ class MultiTaskTransformer(Transformer):
             # A head checks its own loss and gradient; a NaN can still arise in the
             # listener's pooling, and must not reach the encoder.
             if not bool(xp.isfinite(row).all()):
-                warnings.warn(
-                    f"[spacy-mtl] '{self.name}': task '{task}' sent a non-finite "
-                    "gradient; it is left out of this step",
-                    stacklevel=3,
-                )
+                warnings.warn(Warnings.W002.format(name=self.name, task=task), stacklevel=3)
                 continue
             tasks.append(task)
             losses.append(result.loss)
@@ -449,6 +418,21 @@ class MultiTaskTransformer(Transformer):
         if "weighting" not in exclude and state.exists():
             self.weighting.from_bytes(state.read_bytes())
         return self
+
+
+#: The code in front of a spacy-mtl message (see `spacy_mtl.errors`).
+_CODE = re.compile(r"\(spacy-mtl\) \[[EW]\d+\] ")
+
+
+def _in_section(message: str, name: str) -> str:
+    """A weighting's error from `initialize`, naming the config section of the
+    transformer `name` that builds the weighting: right after the code of a spacy-mtl
+    message (whose strategy's name follows), in front of a user strategy's."""
+    section = f"[components.{name}.weighting]"
+    code = _CODE.match(message)
+    if code is None:
+        return Errors.E008.format(name=name, error=message)
+    return f"{code.group()}{section} {message[code.end() :]}"
 
 
 def trace_step(step: TaskGradients, weights: numpy.ndarray) -> Dict[str, StepRecord]:

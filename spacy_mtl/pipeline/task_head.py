@@ -15,6 +15,7 @@ from spacy.language import Language
 from spacy.training import Example, validate_examples
 from thinc.api import Optimizer
 
+from ..errors import Errors
 from ..types import TaskLoss, TaskReport
 
 __all__ = ["LISTENER_CONFIG", "ComponentHost", "SharedEncoder", "TaskHead", "TaskLoss"]
@@ -94,19 +95,13 @@ class TaskHead(ABC):
         mixed into a spaCy component."""
         missing = abstract_methods(type(self))
         if missing:
-            raise TypeError(
-                f"{type(self).__name__} subclasses TaskHead but does not implement "
-                f"{', '.join(missing)}"
-            )
+            raise TypeError(Errors.E004.format(cls=type(self).__name__, methods=", ".join(missing)))
         self.component()
 
     def component(self) -> ComponentHost:
         """This head as the spaCy component it is mixed into."""
         if not isinstance(self, ComponentHost):
-            raise TypeError(
-                f"{type(self).__name__} subclasses TaskHead but not a spaCy component: "
-                "put TaskHead before a component class, e.g. class MyHead(TaskHead, Tagger)"
-            )
+            raise TypeError(Errors.E005.format(cls=type(self).__name__))
         return self
 
     @abstractmethod
@@ -148,12 +143,10 @@ class TaskHead(ABC):
         if not self.has_task_gold(examples):
             return losses
         if self.encoder is None:
-            raise ValueError(self._unbound_message())
+            raise ValueError(Errors.E003.format(name=component.name))
         result = self.update_task(examples, drop=drop)
         if result is not None and not math.isfinite(result.loss):
-            raise ValueError(
-                f"{component.name}: update_task returned a non-finite loss; return None instead"
-            )
+            raise ValueError(Errors.E002.format(name=component.name))
         self.encoder.report(component.name, result)
         if result is not None:
             losses[component.name] += result.loss
@@ -166,11 +159,4 @@ class TaskHead(ABC):
         in `initialize` (which keeps its spaCy signature, so that
         `[initialize.components.<name>]` settings are validated as spaCy's)."""
         if nlp is not None and self.encoder is None:
-            raise ValueError(self._unbound_message())
-
-    def _unbound_message(self) -> str:
-        return (
-            f"Component '{self.component().name}' does not listen to a shared transformer: "
-            "its model needs a 'spacy-transformers.TransformerListener.v1' tok2vec whose "
-            "upstream is an 'mtl_transformer' component placed before it."
-        )
+            raise ValueError(Errors.E003.format(name=self.component().name))

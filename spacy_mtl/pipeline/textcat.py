@@ -28,6 +28,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..distill.targets import teacher_cats
+from ..errors import Errors
 from ..training import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
 from ..types import TaskLoss, TaskReport
 from .task_head import LISTENER_CONFIG, TaskHead
@@ -77,9 +78,7 @@ class _CatsHead(TaskHead, TextCategorizer):
             None: 1.
         """
         if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
-            raise ValueError(
-                f"[components.{self.name}] teacher_weight must be >= 0, got {teacher_weight}"
-            )
+            raise ValueError(Errors.E017.format(name=self.name, value=teacher_weight))
         self.teacher_weight = float(teacher_weight)
         self.annealing = None if annealing is None else iter(annealing)
         self.gold_share = 1.0 if self.annealing is None else float(next(self.annealing))
@@ -170,9 +169,7 @@ class _CatsHead(TaskHead, TextCategorizer):
         gold_share · gold + (1 − gold_share) · teacher; elsewhere whichever knows it.
         """
         if not 0.0 <= gold_share <= 1.0:
-            raise ValueError(
-                f"Component '{self.name}': the annealing schedule gave {gold_share}, outside [0, 1]"
-            )
+            raise ValueError(Errors.E018.format(name=self.name, value=gold_share))
         gold, gold_known = self.truths(examples)
         taught, taught_known = self.teacher_truths(examples)
         both = (gold_known > 0) & (taught_known > 0)
@@ -244,8 +241,9 @@ class _CatsHead(TaskHead, TextCategorizer):
             self.add_label(label)
         if len(self.labels) < (2 if self.exclusive else 1):
             raise ValueError(
-                f"Component '{self.name}' needs at least {2 if self.exclusive else 1} labels, "
-                f"got {list(self.labels)}"
+                Errors.E019.format(
+                    name=self.name, n=2 if self.exclusive else 1, labels=list(self.labels)
+                )
             )
         for i, eg in enumerate(get_examples()):
             self._check_cats(eg, i)
@@ -268,26 +266,23 @@ class _CatsHead(TaskHead, TextCategorizer):
             groups = [g for g in groups if not g & cats] + [merged]
         if len(groups) > 1:
             sets = " and ".join(str(sorted(g)) for g in groups)
-            raise ValueError(
-                f"Component '{self.name}': the training docs carry label sets that share no "
-                f"label ({sets}); say which are this head's with "
-                f"[initialize.components.{self.name}] labels = [...]"
-            )
+            raise ValueError(Errors.E020.format(name=self.name, sets=sets))
         return list(seen)
 
     def _check_cats(self, eg: Example, index: int) -> None:
         values = [eg.reference.cats[label] for label in self.labels if label in eg.reference.cats]
         if not values:
             return
-        where = f"Component '{self.name}', training example {index} ({eg.reference.text[:40]!r})"
+        where = {"name": self.name, "index": index, "text": eg.reference.text[:40]}
         if any(not (0.0 <= v <= 1.0) for v in values):
-            raise ValueError(f"{where}: cats values must lie in [0, 1], got {eg.reference.cats}")
+            raise ValueError(Errors.E021.format(**where, cats=eg.reference.cats))
         if self.exclusive and abs(sum(values) - 1.0) > _SUM_TOLERANCE:
-            raise ValueError(
-                f"{where}: an exclusive head's labels must sum to 1 per doc, got "
-                f"{ {label: eg.reference.cats[label] for label in self.labels if label in eg.reference.cats} }; "
-                "use mtl_textcat_multilabel for independent labels"
-            )
+            own = {
+                label: eg.reference.cats[label]
+                for label in self.labels
+                if label in eg.reference.cats
+            }
+            raise ValueError(Errors.E022.format(**where, cats=own))
 
 
 def _total(weights: numpy.ndarray) -> float:
@@ -324,8 +319,7 @@ class MultiTaskTextCategorizer(_CatsHead):
             positive_label not in self.labels or len(self.labels) != 2
         ):
             raise ValueError(
-                f"Component '{self.name}': positive_label {positive_label!r} must be one "
-                f"of exactly two labels, got {list(self.labels)}"
+                Errors.E023.format(name=self.name, label=positive_label, labels=list(self.labels))
             )
         self.cfg["positive_label"] = positive_label
 

@@ -24,6 +24,8 @@ import srsly
 from thinc.api import Model, Optimizer, get_array_module
 from thinc.types import Floats1d, Floats2d
 
+from ..errors import Errors
+
 
 def check_number(
     owner: str,
@@ -45,11 +47,11 @@ def check_number(
         )
         kind = "a finite number"
     if not ok_type:
-        raise ValueError(f"{owner}: {arg} must be {kind}, got {value!r}")
+        raise ValueError(Errors.E050.format(owner=owner, arg=arg, kind=kind, value=value))
     if at_least is not None and value < at_least:
-        raise ValueError(f"{owner}: {arg} must be >= {at_least}, got {value!r}")
+        raise ValueError(Errors.E051.format(owner=owner, arg=arg, bound=at_least, value=value))
     if greater_than is not None and value <= greater_than:
-        raise ValueError(f"{owner}: {arg} must be > {greater_than}, got {value!r}")
+        raise ValueError(Errors.E052.format(owner=owner, arg=arg, bound=greater_than, value=value))
 
 
 @dataclass
@@ -84,7 +86,7 @@ class Weighting:
         tasks; subclasses that keep per-task state create it here.
         """
         if not tasks:
-            raise ValueError(f"{self.name}: no task heads listen to the transformer")
+            raise ValueError(Errors.E053.format(name=self.name))
         self.tasks = list(tasks)
 
     def index(self, tasks: Sequence[str]) -> numpy.ndarray:
@@ -93,7 +95,7 @@ class Weighting:
 
     def weights(self, step: TaskGradients) -> numpy.ndarray:
         """The weight of each task in `step.tasks`, as a host array."""
-        raise NotImplementedError(f"{type(self).__name__} must define weights() or combine()")
+        raise NotImplementedError(Errors.E054.format(cls=type(self).__name__))
 
     def combine(self, step: TaskGradients) -> Tuple[Floats1d, numpy.ndarray]:
         """Return (the combined representation gradient, the weight of each task).

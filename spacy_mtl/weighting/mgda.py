@@ -2,6 +2,7 @@
 
 import numpy
 
+from ..errors import Errors
 from ..registry import register_weighting
 from .base import TaskGradients, Weighting
 from .numerics import gram
@@ -90,7 +91,9 @@ class MGDAWeighting(Weighting):
         super().__init__()
         if normalization not in NORMALIZATIONS:
             raise ValueError(
-                f"{self.name}: normalization must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
+                Errors.E059.format(
+                    name=self.name, options=list(NORMALIZATIONS), value=normalization
+                )
             )
         self.normalization = normalization
 

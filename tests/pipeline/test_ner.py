@@ -96,7 +96,7 @@ def test_non_finite_scores_leave_ner_out_of_the_step(make_nlp):
         return original(states, golds, scores, losses)
 
     ner.get_batch_loss = nan_scores
-    with pytest.warns(UserWarning, match="'ner'"):
+    with pytest.warns(UserWarning, match=r"\[W001\] 'transformer': task 'ner'"):
         losses = nlp.update(examples, sgd=False)
     assert losses["ner"] == 0.0
     assert set(nlp.get_pipe("transformer").last_step) == {"textcat"}
