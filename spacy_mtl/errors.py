@@ -90,6 +90,11 @@ class Errors(metaclass=ErrorsWithCodes):
             "independent labels")
     E023 = ("Component '{name}': positive_label {label!r} must be one of exactly two labels, "
             "got {labels}")
+    E024 = ("[components.{name}] max_train_batch_items = {value}: give the most word pieces "
+            "the encoder may run at once in training (at least 1), or null for one call per "
+            "batch")
+    E025 = ("Task head '{task}' sent {n} gradients for a batch in which {expected} docs have "
+            "the encoder's output: one per such doc, in the batch's order.")
     # training/ (the weight trace, its plot, the schedules): with pipeline/, whose
     # heads they serve.
     E040 = ("spacy_mtl.linear.v1: steps must be at least 1, got {steps}")

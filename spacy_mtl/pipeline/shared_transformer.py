@@ -7,9 +7,10 @@ the other heads' gradients are lost. Here the transformer and its heads follow t
 contract of docs/design.md ("One step, one backward pass"), and the configured
 weighting combines the heads' gradients into that of the single backward pass.
 
-At inference, `pipe` sorts each batch by word-piece count before it runs the encoder
-in sub-batches: the encoder pads every call to its longest doc, and posts vary widely
-in length.
+The encoder pads every call to its longest doc, and posts vary widely in length. So
+`pipe` sorts each batch by word-piece count and runs the encoder in sub-batches of at
+most `max_batch_items` padded word pieces; with `max_train_batch_items`, `update` does
+the same with each training batch (`batching.py`), and the heads still see one batch.
 """
 
 import re
@@ -38,20 +39,20 @@ from ..models.transformer import DEFAULT_ENCODER
 from ..types import (
     INFERENCE_ONLY,
     DocTensors,
-    EncoderBackprop,
     EncoderModel,
     StepRecord,
     TaskReport,
 )
 from ..weighting import TaskGradients, Weighting
 from ..weighting.numerics import cosines
-from .batching import group_by_length
+from .batching import GroupedEncoding, begin_update_grouped, group_by_length
 from .task_head import TaskHead
 
 DEFAULT_CONFIG = Config().from_str(
     f"""
 [transformer]
 max_batch_items = 512
+max_train_batch_items = null
 
 [transformer.set_extra_annotations]
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
@@ -81,8 +82,8 @@ class PendingBackward:
     """One training batch from the encoder's forward pass to its backward pass: what
     the heads send and report in between (docs/design.md, steps 2 to 4)."""
 
-    trf_full: FullTransformerBatch
-    backprop: EncoderBackprop
+    #: The encoder's forward pass over the batch, and its backward pass.
+    encoded: GroupedEncoding
     #: The heads with gold in the batch: the step waits for each one's report.
     expected: Set[str]
     losses_log: Dict[str, float]
@@ -109,6 +110,7 @@ def make_multitask_transformer(
     model: EncoderModel,
     set_extra_annotations: Callable[[List[Doc], FullTransformerBatch], None],
     max_batch_items: int,
+    max_train_batch_items: Optional[int],
     weighting: Weighting,
 ) -> "MultiTaskTransformer":
     """A transformer shared by several task heads, whose gradients are combined by
@@ -116,12 +118,15 @@ def make_multitask_transformer(
 
     max_batch_items (int): the most word pieces, padding included, that the encoder
         runs in one call of `pipe` (stock spacy-transformers counts spaCy tokens).
+    max_train_batch_items (Optional[int]): the same for `update`, which runs each
+        training batch in sub-batches of similar length; None: one call per batch.
     """
     return MultiTaskTransformer(
         nlp.vocab,
         model,
         set_extra_annotations,
         max_batch_items=max_batch_items,
+        max_train_batch_items=max_train_batch_items,
         name=name,
         weighting=weighting,
     )
@@ -138,13 +143,19 @@ class MultiTaskTransformer(Transformer):
         *,
         name: str = "transformer",
         max_batch_items: int = 512,
+        max_train_batch_items: Optional[int] = None,
         weighting: Weighting,
     ) -> None:
         if max_batch_items < 1:
             raise ValueError(Errors.E006.format(name=name, value=max_batch_items))
+        if max_train_batch_items is not None and max_train_batch_items < 1:
+            raise ValueError(Errors.E024.format(name=name, value=max_train_batch_items))
         super().__init__(
             vocab, model, set_extra_annotations, name=name, max_batch_items=max_batch_items
         )
+        #: The most word pieces, padding included, of one encoder call in `update`;
+        #: None: one call per batch.
+        self.max_train_batch_items = max_train_batch_items
         if not isinstance(weighting, Weighting):
             raise ValueError(Errors.E007.format(name=name, type=type(weighting).__name__))
         self.weighting = weighting
@@ -276,13 +287,42 @@ class MultiTaskTransformer(Transformer):
         if not expected:
             return losses
         set_dropout_rate(self.model, drop)
-        trf_full, backprop = self.model.begin_update(docs)
-        self._pending = PendingBackward(trf_full, backprop, expected, losses, sgd=sgd)
+        encoded = begin_update_grouped(
+            self.model,
+            docs,
+            self.training_groups(docs),
+            list(self.transformer_model().transformer.parameters()),
+        )
+        self._pending = PendingBackward(encoded, expected, losses, sgd=sgd)
+        # Listeners know the batch by its docs, and read its output per doc in order.
         batch_id = TransformerListener.get_batch_id(docs)
         for task, listeners in self.listener_map.items():
             for listener in listeners:
-                listener.receive(batch_id, trf_full.doc_data, partial(self._receive_gradient, task))
+                listener.receive(batch_id, encoded.doc_data, partial(self._receive_gradient, task))
         return losses
+
+    def training_groups(self, docs: Sequence[Doc]) -> List[List[int]]:
+        """Which docs of a training batch the encoder runs together.
+
+        Without `max_train_batch_items`, or when the batch fits it, all of them in one
+        call, in the batch's order. Otherwise the docs with tokens, sorted by word
+        pieces and cut where a call would pad to more than `max_train_batch_items`
+        word pieces, as `pipe` does; a doc longer than that runs alone (still cut
+        into the span getter's strided spans).
+
+        docs (Sequence[Doc]): the batch.
+        RETURNS (List[List[int]]): per call, the positions of its docs in `docs`.
+        """
+        budget = self.max_train_batch_items
+        everything = [list(range(len(docs)))]
+        if budget is None:
+            return everything
+        with_tokens = [i for i, doc in enumerate(docs) if len(doc)]
+        counts = self.wordpiece_counts([docs[i] for i in with_tokens])
+        groups = group_by_length(counts, budget)
+        if len(groups) <= 1:
+            return everything
+        return [[with_tokens[j] for j in group] for group in groups]
 
     def _receive_gradient(self, task: str, d_trf_datas: List[TransformerData]) -> list:
         """The callback each listener backpropagates into (a `GradientCallback`):
@@ -292,6 +332,12 @@ class MultiTaskTransformer(Transformer):
             raise RuntimeError(Errors.E013.format(task=task))
         if task in pending.grads:
             raise RuntimeError(Errors.E014.format(task=task))
+        if len(d_trf_datas) != len(pending.encoded.with_output):
+            raise RuntimeError(
+                Errors.E025.format(
+                    task=task, n=len(d_trf_datas), expected=len(pending.encoded.with_output)
+                )
+            )
         # The listener's gradient has the encoder output's arrays, (spans, pieces, width).
         pending.grads[task] = [[cast(Floats3d, t) for t in d.tensors] for d in d_trf_datas]
         return []
@@ -363,9 +409,9 @@ class MultiTaskTransformer(Transformer):
         """Run the encoder's backward pass on the combined gradient, scaled to the
         docs of the batch (docs/design.md, "Scale"); `template` is a task gradient,
         whose shapes the combined one takes."""
-        combined = combined * len(pending.trf_full.doc_data)
+        combined = combined * pending.encoded.n_docs
         pending.losses_log[self.name] += float(get_array_module(combined).sum(combined**2))
-        pending.backprop(pending.trf_full.unsplit_by_doc(_unflatten(combined, template)))
+        pending.encoded.backprop(_unflatten(combined, template))
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Step the transformer and the weighting.

@@ -162,3 +162,14 @@ def test_a_head_that_breaks_the_contract_is_refused(make_nlp, monkeypatch, loss,
     )
     with pytest.raises(error, match=rf"\[{code}\] .*textcat"):
         nlp.update(examples, sgd=False)
+
+
+def test_a_gradient_that_does_not_cover_the_batch_is_refused(make_nlp):
+    """A listener sends one gradient per doc that has the encoder's output: the
+    transformer cuts the combined gradient by doc for its sub-batches."""
+    nlp, examples = make_nlp()
+    transformer = nlp.get_pipe("transformer")
+    transformer.update(examples)
+    listener = transformer.listener_map["textcat"][0]
+    with pytest.raises(RuntimeError, match=r"\[E025\] Task head 'textcat' sent 0 gradients"):
+        listener.backprop_and_clear([])
