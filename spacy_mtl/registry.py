@@ -5,16 +5,22 @@
 is listed in the entry points of ``pyproject.toml``.
 """
 
-from typing import Callable, Dict, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, Type, TypeVar
 
+from catalogue import Registry
 from spacy.util import registry
+
+if TYPE_CHECKING:
+    from .weighting.base import Weighting
 
 if not hasattr(registry, "mtl_weightings"):
     registry.create("mtl_weightings", entry_points=True)
 
-mtl_weightings = registry.mtl_weightings
+#: The strategies, by registered name. thinc's `registry.create` adds the registry to
+#: spaCy's `registry` class at run time, where a type checker cannot see it.
+mtl_weightings: Registry = getattr(registry, "mtl_weightings")  # noqa: B009
 
-W = TypeVar("W", bound=type)
+W = TypeVar("W", bound="Type[Weighting]")
 
 
 def register_weighting(name: str) -> Callable[[W], W]:
@@ -30,7 +36,7 @@ def register_weighting(name: str) -> Callable[[W], W]:
     """
 
     def register(cls: W) -> W:
-        cls.name = name  # type: ignore[attr-defined]
+        cls.name = name
         mtl_weightings.register(name, func=cls)
         return cls
 

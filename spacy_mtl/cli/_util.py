@@ -102,8 +102,10 @@ def value_errors_as_one_line(
         if verbose:
             raise
         text = " ".join(str(error).split()) or type(error).__name__
+        # A strategy's message names it right after its code; the line names the
+        # config section that builds it there too.
         for strategy, sections in weighting_sections(config or {}).items():
-            if text.startswith(f"{strategy}:"):
-                text = f"[{', '.join(sections)}] {text}"
+            if text.split("] ", 1)[-1].startswith(f"{strategy}:"):
+                text = text.replace(f"{strategy}:", f"[{', '.join(sections)}] {strategy}:", 1)
                 break
         msg.fail(f"Could not initialize the pipeline: {text}", exits=1)

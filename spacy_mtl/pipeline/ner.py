@@ -17,16 +17,19 @@ docs, so on them its entities are a noisier copy of the gold.
 """
 
 import math
-from typing import Callable, Iterable, List, Optional, Set
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, List, Optional, Set
 
 import numpy
 from spacy.language import Language
 from spacy.pipeline.ner import EntityRecognizer
 from spacy.training import Example
-from thinc.api import Config, Model
+from thinc.api import Config, Model, get_array_module
 
 from ..distill.targets import teacher_ents
-from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
+from ..errors import Errors
+from ..types import TaskLoss, TaskReport
+from .task_head import LISTENER_CONFIG, TaskHead
 
 DEFAULT_NER_MODEL = Config().from_str(
     """
@@ -77,6 +80,59 @@ def gold_action_nll(scores: numpy.ndarray, gold: numpy.ndarray) -> numpy.ndarray
     return numpy.where(has_gold, log_z - log_gold, 0.0)
 
 
+class TransitionLosses:
+    """The true loss of every transition step of one update, with each state's weight.
+
+    `MultiTaskEntityRecognizer.update_task` creates one per update; the parser's
+    `get_batch_loss`, which spaCy calls once per transition step, records into it.
+
+    taught (Set[int]): the ids of the (predicted) docs that learn a teacher's
+        entities: their states weigh `teacher_weight`, the others 1.
+    teacher_weight (float): the weight of a taught state.
+    """
+
+    def __init__(self, taught: Set[int], teacher_weight: float) -> None:
+        self.taught = taught
+        self.teacher_weight = teacher_weight
+        self.losses: List[numpy.ndarray] = []
+        self.weights: List[numpy.ndarray] = []
+        #: False once a step's loss or gradient was not finite.
+        self.finite = True
+
+    def weigh(self, states, nll: numpy.ndarray, d_scores: numpy.ndarray) -> numpy.ndarray:
+        """Record one step's per-state losses and return its gradient weighted by
+        state; all zeros once any step was not finite, so that nothing more reaches
+        the head's parameters.
+
+        states: the step's parser states (each knows its doc).
+        nll (numpy.ndarray): per state, -log P(gold actions).
+        d_scores (numpy.ndarray): the stock gradient of the step's scores.
+        RETURNS (numpy.ndarray): `d_scores`, weighted in place.
+        """
+        weights = numpy.asarray(
+            [self.teacher_weight if id(state.doc) in self.taught else 1.0 for state in states]
+        )
+        if not (numpy.isfinite(nll).all() and numpy.isfinite(d_scores).all()):
+            self.finite = False
+        if not self.finite:
+            d_scores[...] = 0.0
+        else:
+            xp = get_array_module(d_scores)
+            d_scores *= xp.asarray(weights, dtype=d_scores.dtype)[:, None]
+        self.losses.append(nll)
+        self.weights.append(weights)
+        return d_scores
+
+    def result(self) -> TaskReport:
+        """The weighted mean loss over every recorded transition, or None if a step
+        was not finite or nothing was recorded."""
+        total = float(sum(w.sum() for w in self.weights))
+        if not self.finite or total == 0:
+            return None
+        loss = sum(float((nll * w).sum()) for nll, w in zip(self.losses, self.weights))
+        return TaskLoss(loss / total, total)
+
+
 class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
     """`EntityRecognizer` that trains under a shared `mtl_transformer`."""
 
@@ -97,27 +153,33 @@ class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
             len(eg.predicted) and (self.moves.has_gold(eg) or self.is_taught(eg)) for eg in examples
         )
 
-    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
-        """Stock parser update, summing the true loss of every transition step."""
-        self._step_losses: List[numpy.ndarray] = []
-        self._step_weights: List[numpy.ndarray] = []
-        self._finite = True
+    #: The losses of the update in progress (see `recording`); None between updates.
+    _recorder: Optional[TransitionLosses] = None
+
+    def update_task(self, examples: List[Example], *, drop: float) -> TaskReport:
+        """Stock parser update, recording the true loss of every transition step."""
         taught = [self.is_taught(eg) for eg in examples]
         # The parser's states know their (predicted) doc, by which a step's loss tells
         # the taught states from the gold ones.
-        self._taught: Set[int] = {
-            id(eg.predicted) for eg, is_taught in zip(examples, taught) if is_taught
-        }
+        taught_docs = {id(eg.predicted) for eg, is_taught in zip(examples, taught) if is_taught}
         examples = [
             self.with_teacher_reference(eg) if is_taught else eg
             for eg, is_taught in zip(examples, taught)
         ]
-        EntityRecognizer.update(self, examples, drop=drop, sgd=None, losses=None)
-        total = float(sum(w.sum() for w in self._step_weights))
-        if not self._finite or total == 0:
-            return None
-        loss = sum(float((nll * w).sum()) for nll, w in zip(self._step_losses, self._step_weights))
-        return TaskLoss(loss / total, total)
+        with self.recording(TransitionLosses(taught_docs, self.teacher_weight)) as recorder:
+            EntityRecognizer.update(self, examples, drop=drop, sgd=None, losses=None)
+        return recorder.result()
+
+    @contextmanager
+    def recording(self, recorder: TransitionLosses) -> Iterator[TransitionLosses]:
+        """Make `get_batch_loss` record into `recorder` for the duration of one
+        update: spaCy's parser calls it from inside its own update loop, which passes
+        it nothing of ours."""
+        self._recorder = recorder
+        try:
+            yield recorder
+        finally:
+            self._recorder = None
 
     def with_teacher_reference(self, example: Example) -> Example:
         """The example with the teacher's entities as its reference's entities.
@@ -137,23 +199,13 @@ class MultiTaskEntityRecognizer(TaskHead, EntityRecognizer):
 
     def get_batch_loss(self, states, golds, scores, losses) -> numpy.ndarray:
         """Stock gradient of one transition step, teacher-taught states weighted by
-        `teacher_weight`; records the step's true loss."""
+        `teacher_weight`; records the step's true loss. Outside `update_task`, the
+        stock gradient."""
         d_scores = super().get_batch_loss(states, golds, scores, None)
+        if self._recorder is None:
+            return d_scores
         nll = gold_action_nll(numpy.asarray(scores), gold_action_mask(self.moves, states, golds))
-        weights = numpy.asarray(
-            [self.teacher_weight if id(state.doc) in self._taught else 1.0 for state in states]
-        )
-        if not (numpy.isfinite(nll).all() and numpy.isfinite(d_scores).all()):
-            # Nothing more reaches this head's parameters; the batch reports no loss,
-            # so the transformer leaves the task out of the step.
-            self._finite = False
-        if not self._finite:
-            d_scores[...] = 0.0
-        else:
-            d_scores *= self.model.ops.asarray(weights, dtype=d_scores.dtype)[:, None]
-        self._step_losses.append(nll)
-        self._step_weights.append(weights)
-        return d_scores
+        return self._recorder.weigh(states, nll, d_scores)
 
     def initialize(
         self,
@@ -196,7 +248,7 @@ def make_mtl_ner(
         annotates (`doc._.teacher_ents`); 0: teachers are ignored.
     """
     if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
-        raise ValueError(f"[components.{name}] teacher_weight must be >= 0, got {teacher_weight}")
+        raise ValueError(Errors.E017.format(name=name, value=teacher_weight))
     head = MultiTaskEntityRecognizer(
         nlp.vocab,
         model,

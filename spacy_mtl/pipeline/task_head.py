@@ -1,32 +1,24 @@
 """The contract between a task head and the shared transformer it listens to.
 
-Each training step runs in this order:
-
-1. `MultiTaskTransformer.update` asks every head it trains whether the batch holds
-   gold for its task (`TaskHead.has_task_gold`), runs the encoder once and hands its
-   output to the heads' listeners.
-2. Each head with gold computes its loss and backpropagates the gradient of the
-   *sum* of its loss terms, as stock spaCy heads do; its listener sends the gradient
-   with respect to the shared representation back to the transformer.
-3. The head then reports a `TaskLoss` (its mean loss and how many terms it is the
-   mean of) with one call, `SharedEncoder.report`, or `None` when its loss or
-   gradient was not finite.
-4. Once every expected head has reported, the transformer lets its weighting combine
-   the task gradients and runs the single backward pass through the encoder.
-
-The gradient travels through the listener because spaCy's transition-based parser
-backpropagates into its tok2vec itself, deep inside its update loop; the report is
-what closes the task for the batch. A user's own head subclasses `TaskHead` (before
-its spaCy base class) and implements `has_task_gold` and `update_task`.
+docs/design.md ("One step, one backward pass") describes the contract's four steps
+and "Scale" what the transformer does with a head's loss; `spacy_mtl.types` names
+what crosses it. A user's own head subclasses `TaskHead` before its spaCy base class,
+`class MyHead(TaskHead, Tagger)`, and implements `has_task_gold` and `update_task`;
+`tests/pipeline/test_user_head.py` does this for a tagger.
 """
 
 import math
-from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Protocol
+from abc import ABC, abstractmethod
+from typing import Dict, Iterable, List, Optional, Protocol, runtime_checkable
 
 from spacy.language import Language
 from spacy.training import Example, validate_examples
 from thinc.api import Optimizer
+
+from ..errors import Errors
+from ..types import TaskLoss, TaskReport
+
+__all__ = ["LISTENER_CONFIG", "ComponentHost", "SharedEncoder", "TaskHead", "TaskLoss"]
 
 #: The tok2vec of every head's default model: a listener to the shared transformer,
 #: one vector per token (the mean of its word pieces).
@@ -41,37 +33,42 @@ upstream = "*"
 """
 
 
-@dataclass(frozen=True)
-class TaskLoss:
-    """A head's loss on one batch.
-
-    loss (float): the mean negative log-likelihood over `n_terms` terms (annotated
-        docs for textcat, transitions for NER), comparable across steps and tasks.
-        Where terms are weighted (teacher targets weigh the head's `teacher_weight`),
-        the weighted mean.
-    n_terms (float): how many terms the loss is the mean of (their total weight,
-        where they are weighted). The head backpropagated the gradient of their
-        (weighted) sum; the transformer divides by `n_terms`.
-    """
-
-    loss: float
-    n_terms: float
-
-    def __post_init__(self) -> None:
-        if not self.n_terms > 0:
-            raise ValueError(f"TaskLoss: n_terms must be > 0, got {self.n_terms}")
-
-
 class SharedEncoder(Protocol):
     """What a head may call on the shared transformer it is bound to."""
 
     name: str
 
-    def report(self, task: str, result: Optional[TaskLoss]) -> None:
+    def report(self, task: str, result: TaskReport) -> None:
         """Close `task` for the current batch: its loss, or None to sit it out."""
 
 
-class TaskHead:
+@runtime_checkable
+class ComponentHost(Protocol):
+    """What `TaskHead` reads from the spaCy component it is mixed into (a
+    `TrainablePipe`, such as `Tagger`)."""
+
+    name: str
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Step the component's parameters."""
+
+
+def abstract_methods(cls: type) -> List[str]:
+    """The methods `cls` leaves abstract, found from the methods themselves (as ABC
+    does when it creates the class), sorted.
+
+    cls (type): a class.
+    RETURNS (List[str]): their names.
+    """
+    declared = set().union(*(getattr(base, "__abstractmethods__", ()) for base in cls.__mro__))
+    return sorted(
+        name
+        for name in declared
+        if getattr(getattr(cls, name, None), "__isabstractmethod__", False)
+    )
+
+
+class TaskHead(ABC):
     """Mixin for heads that train under a shared `MultiTaskTransformer`.
 
     Put it before the spaCy component class: `class MyHead(TaskHead, Tagger)`. It
@@ -83,9 +80,31 @@ class TaskHead:
     encoder: Optional[SharedEncoder] = None
 
     def bind_encoder(self, encoder: Optional[SharedEncoder]) -> None:
-        """Called by the shared transformer that trains this head (None: unbound)."""
+        """Called by the shared transformer that trains this head (None: unbound).
+
+        Python refuses to create a head that leaves `has_task_gold` or `update_task`
+        out, unless its spaCy base class's constructor skips that check (as a Cython
+        extension type may): binding checks again.
+        """
+        if encoder is not None:
+            self.check_contract()
         self.encoder = encoder
 
+    def check_contract(self) -> None:
+        """Raise TypeError unless this head implements the contract's methods and is
+        mixed into a spaCy component."""
+        missing = abstract_methods(type(self))
+        if missing:
+            raise TypeError(Errors.E004.format(cls=type(self).__name__, methods=", ".join(missing)))
+        self.component()
+
+    def component(self) -> ComponentHost:
+        """This head as the spaCy component it is mixed into."""
+        if not isinstance(self, ComponentHost):
+            raise TypeError(Errors.E005.format(cls=type(self).__name__))
+        return self
+
+    @abstractmethod
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
         """Whether any non-empty example of the batch is annotated for this task, by
         gold or by a teacher (see `spacy_mtl.distill.targets`) the head learns from.
@@ -93,15 +112,15 @@ class TaskHead:
         The transformer asks before the heads update, so this must hold exactly for
         the batches on which `update_task` backpropagates.
         """
-        raise NotImplementedError
 
-    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
-        """Forward and backward on a batch that has gold for this task.
+    @abstractmethod
+    def update_task(self, examples: List[Example], *, drop: float) -> TaskReport:
+        """Forward and backward on a batch that has gold for this task: backpropagate
+        the gradient of the (weighted) sum of the loss terms, as stock spaCy heads do.
 
         RETURNS (Optional[TaskLoss]): the loss, or None if the loss or gradient was
             not finite, in which case nothing may have reached the head's parameters.
         """
-        raise NotImplementedError
 
     def update(
         self,
@@ -115,24 +134,24 @@ class TaskHead:
 
         RETURNS (Dict[str, float]): `losses`, with this head's mean loss added.
         """
-        name: str = self.name  # type: ignore[attr-defined]
+        component = self.component()
         if losses is None:
             losses = {}
-        losses.setdefault(name, 0.0)
+        losses.setdefault(component.name, 0.0)
         examples = list(examples)
         validate_examples(examples, f"{type(self).__name__}.update")
         if not self.has_task_gold(examples):
             return losses
         if self.encoder is None:
-            raise ValueError(self._unbound_message())
+            raise ValueError(Errors.E003.format(name=component.name))
         result = self.update_task(examples, drop=drop)
         if result is not None and not math.isfinite(result.loss):
-            raise ValueError(f"{name}: update_task returned a non-finite loss; return None instead")
-        self.encoder.report(name, result)
+            raise ValueError(Errors.E002.format(name=component.name))
+        self.encoder.report(component.name, result)
         if result is not None:
-            losses[name] += result.loss
+            losses[component.name] += result.loss
         if sgd not in (None, False):
-            self.finish_update(sgd)  # type: ignore[attr-defined]
+            component.finish_update(sgd)
         return losses
 
     def require_encoder(self, nlp: Optional[Language]) -> None:
@@ -140,11 +159,4 @@ class TaskHead:
         in `initialize` (which keeps its spaCy signature, so that
         `[initialize.components.<name>]` settings are validated as spaCy's)."""
         if nlp is not None and self.encoder is None:
-            raise ValueError(self._unbound_message())
-
-    def _unbound_message(self) -> str:
-        return (
-            f"Component '{self.name}' does not listen to a shared transformer: its "  # type: ignore[attr-defined]
-            "model needs a 'spacy-transformers.TransformerListener.v1' tok2vec whose "
-            "upstream is an 'mtl_transformer' component placed before it."
-        )
+            raise ValueError(Errors.E003.format(name=self.component().name))

@@ -15,6 +15,7 @@ They are spaCy's `textcat` and `textcat_multilabel` with these changes:
 """
 
 import math
+from abc import abstractmethod
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
@@ -24,10 +25,13 @@ from spacy.pipeline.textcat import TextCategorizer
 from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example, validate_get_examples
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d
 
 from ..distill.targets import teacher_cats
+from ..errors import Errors
 from ..training import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
-from .task_head import LISTENER_CONFIG, TaskHead, TaskLoss
+from ..types import TaskLoss, TaskReport
+from .task_head import LISTENER_CONFIG, TaskHead
 
 # The smallest probability a log is taken of, so that a confident mistake costs a
 # large but finite loss.
@@ -52,12 +56,9 @@ DEFAULT_EXCLUSIVE_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="true
 DEFAULT_MULTILABEL_MODEL = Config().from_str(_MODEL_CONFIG.format(exclusive="false"))["model"]
 
 
-class _CatsHead(TaskHead):
+class _CatsHead(TaskHead, TextCategorizer):
     """The parts both text classification heads share."""
 
-    name: str
-    labels: Tuple[str, ...]
-    model: Model
     exclusive: bool
     #: The loss weight of a doc that only a teacher annotates (a gold doc weighs 1).
     teacher_weight: float = 1.0
@@ -77,9 +78,7 @@ class _CatsHead(TaskHead):
             None: 1.
         """
         if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
-            raise ValueError(
-                f"[components.{self.name}] teacher_weight must be >= 0, got {teacher_weight}"
-            )
+            raise ValueError(Errors.E017.format(name=self.name, value=teacher_weight))
         self.teacher_weight = float(teacher_weight)
         self.annealing = None if annealing is None else iter(annealing)
         self.gold_share = 1.0 if self.annealing is None else float(next(self.annealing))
@@ -101,7 +100,10 @@ class _CatsHead(TaskHead):
         the head learns from teachers (`teacher_weight` > 0)."""
         cats = teacher_cats(example.reference)
         return (
-            bool(cats) and self.teacher_weight > 0 and any(label in cats for label in self.labels)
+            cats is not None
+            and bool(cats)
+            and self.teacher_weight > 0
+            and any(label in cats for label in self.labels)
         )
 
     def has_task_gold(self, examples: Iterable[Example]) -> bool:
@@ -117,7 +119,7 @@ class _CatsHead(TaskHead):
         """
         return super().score([eg for eg in examples if self.is_annotated(eg)], **kwargs)
 
-    def update_task(self, examples: List[Example], *, drop: float) -> Optional[TaskLoss]:
+    def update_task(self, examples: List[Example], *, drop: float) -> TaskReport:
         """Learn from the annotated docs of the batch; the others teach nothing."""
         set_dropout_rate(self.model, drop)
         scores, bp_scores = self.model.begin_update([eg.predicted for eg in examples])
@@ -129,9 +131,9 @@ class _CatsHead(TaskHead):
         bp_scores(d_scores)
         return TaskLoss(loss, _total(self.doc_weights(examples)))
 
-    def get_loss(
+    def get_loss(  # type: ignore[override]  # spaCy annotates the gradient as a float
         self, examples: Iterable[Example], scores, *, gold_share: float = 1.0
-    ) -> Tuple[float, numpy.ndarray]:
+    ) -> Tuple[float, Floats2d]:
         """Return (weighted mean negative log-likelihood per annotated doc, d_scores).
 
         d_scores is the gradient of the loss over the known values (`_d_nll`), times
@@ -140,13 +142,11 @@ class _CatsHead(TaskHead):
         gold_share (float): λ, gold's share of the target where a doc has both.
         """
         targets, known, weights = self.targets(list(examples), gold_share)
-        ops = self.model.ops
-        targets, mask, doc_weights = ops.asarray(targets), ops.asarray(known), ops.asarray(weights)
-        d_scores = self._d_nll(scores, targets) * mask * doc_weights[:, None]
-        loss = float((self._nll(scores, targets, mask).sum(axis=1) * doc_weights).sum()) / _total(
-            weights
-        )
-        return loss, d_scores
+        xp = self.model.ops.xp
+        truths, mask, doc_weights = xp.asarray(targets), xp.asarray(known), xp.asarray(weights)
+        d_scores = self._d_nll(scores, truths) * mask * doc_weights[:, None]
+        loss = float((self._nll(scores, truths, mask).sum(axis=1) * doc_weights).sum())
+        return loss / _total(weights), d_scores
 
     def doc_weights(self, examples: List[Example]) -> numpy.ndarray:
         """Per doc: its loss weight, 1 with gold, `teacher_weight` with teacher targets
@@ -169,9 +169,7 @@ class _CatsHead(TaskHead):
         gold_share · gold + (1 − gold_share) · teacher; elsewhere whichever knows it.
         """
         if not 0.0 <= gold_share <= 1.0:
-            raise ValueError(
-                f"Component '{self.name}': the annealing schedule gave {gold_share}, outside [0, 1]"
-            )
+            raise ValueError(Errors.E018.format(name=self.name, value=gold_share))
         gold, gold_known = self.truths(examples)
         taught, taught_known = self.teacher_truths(examples)
         both = (gold_known > 0) & (taught_known > 0)
@@ -219,14 +217,14 @@ class _CatsHead(TaskHead):
                 known[i] = 1.0
         return truths, known
 
+    @abstractmethod
     def _nll(self, scores, truths, mask):
         """Per doc and label: the negative log-likelihood of `truths` under `scores`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _d_nll(self, scores, truths):
         """Per doc and label: the gradient to send back through the model's output
         layer so that its logits receive the gradient of `_nll`."""
-        raise NotImplementedError
 
     def _initialize_labels(
         self,
@@ -243,8 +241,9 @@ class _CatsHead(TaskHead):
             self.add_label(label)
         if len(self.labels) < (2 if self.exclusive else 1):
             raise ValueError(
-                f"Component '{self.name}' needs at least {2 if self.exclusive else 1} labels, "
-                f"got {list(self.labels)}"
+                Errors.E019.format(
+                    name=self.name, n=2 if self.exclusive else 1, labels=list(self.labels)
+                )
             )
         for i, eg in enumerate(get_examples()):
             self._check_cats(eg, i)
@@ -267,26 +266,23 @@ class _CatsHead(TaskHead):
             groups = [g for g in groups if not g & cats] + [merged]
         if len(groups) > 1:
             sets = " and ".join(str(sorted(g)) for g in groups)
-            raise ValueError(
-                f"Component '{self.name}': the training docs carry label sets that share no "
-                f"label ({sets}); say which are this head's with "
-                f"[initialize.components.{self.name}] labels = [...]"
-            )
+            raise ValueError(Errors.E020.format(name=self.name, sets=sets))
         return list(seen)
 
     def _check_cats(self, eg: Example, index: int) -> None:
         values = [eg.reference.cats[label] for label in self.labels if label in eg.reference.cats]
         if not values:
             return
-        where = f"Component '{self.name}', training example {index} ({eg.reference.text[:40]!r})"
+        where = {"name": self.name, "index": index, "text": eg.reference.text[:40]}
         if any(not (0.0 <= v <= 1.0) for v in values):
-            raise ValueError(f"{where}: cats values must lie in [0, 1], got {eg.reference.cats}")
+            raise ValueError(Errors.E021.format(**where, cats=eg.reference.cats))
         if self.exclusive and abs(sum(values) - 1.0) > _SUM_TOLERANCE:
-            raise ValueError(
-                f"{where}: an exclusive head's labels must sum to 1 per doc, got "
-                f"{ {label: eg.reference.cats[label] for label in self.labels if label in eg.reference.cats} }; "
-                "use mtl_textcat_multilabel for independent labels"
-            )
+            own = {
+                label: eg.reference.cats[label]
+                for label in self.labels
+                if label in eg.reference.cats
+            }
+            raise ValueError(Errors.E022.format(**where, cats=own))
 
 
 def _total(weights: numpy.ndarray) -> float:
@@ -294,7 +290,7 @@ def _total(weights: numpy.ndarray) -> float:
     return float(weights.sum()) or 1.0
 
 
-class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
+class MultiTaskTextCategorizer(_CatsHead):
     """Exclusive classes (one label per doc); the loss is the cross-entropy."""
 
     exclusive = True
@@ -323,8 +319,7 @@ class MultiTaskTextCategorizer(_CatsHead, TextCategorizer):
             positive_label not in self.labels or len(self.labels) != 2
         ):
             raise ValueError(
-                f"Component '{self.name}': positive_label {positive_label!r} must be one "
-                f"of exactly two labels, got {list(self.labels)}"
+                Errors.E023.format(name=self.name, label=positive_label, labels=list(self.labels))
             )
         self.cfg["positive_label"] = positive_label
 

@@ -39,6 +39,7 @@ from spacy.util import registry
 from wasabi import Printer
 
 from ..pipeline.shared_transformer import MultiTaskTransformer
+from ..types import StepRecord
 
 LogStep = Callable[[Optional[Dict[str, Any]]], None]
 Finalize = Callable[[], None]
@@ -65,6 +66,114 @@ def rotate(path: Path) -> Optional[Path]:
         number += 1
 
 
+class WeightTrace:
+    """One training run's weight trace: its lines on disk, and the per-task records of
+    the current evaluation window.
+
+    shared (List[MultiTaskTransformer]): the pipeline's shared transformers, whose
+        `last_step` each step records.
+    path (Optional[Path]): the trace file; None until spaCy's loop names the output
+        directory.
+    stdout (IO): where the trace's notes go.
+    """
+
+    def __init__(
+        self, shared: List[MultiTaskTransformer], path: Optional[Path], stdout: IO
+    ) -> None:
+        self.shared = shared
+        self.path = path
+        self.stdout = stdout
+        self.printer = Printer(no_print=True)
+        #: spaCy's loop numbers its first step 0.
+        self.step = -1
+        #: The open trace, once the first lines are written.
+        self.file: Optional[TextIO] = None
+        #: Where an earlier run's trace went.
+        self.kept: Optional[Path] = None
+        #: Whether the trace was given up for want of an output directory.
+        self.unsaved = False
+        #: Lines logged before the trace's path is known.
+        self.pending: List[str] = []
+        #: Per task: the records since the last evaluation.
+        self.window: Dict[str, List[StepRecord]] = {}
+
+    def log(self, info: Optional[Dict[str, Any]]) -> None:
+        """Record the step that just ended; at an evaluation (`info` given), find the
+        output directory and add the window's means to `info["other_scores"]`.
+
+        info (Optional[Dict[str, Any]]): what spaCy's loop passes its logger.
+        """
+        self.step = info["step"] if info is not None else self.step + 1
+        lines = self.record_step()
+        if self.path is None and info is not None:
+            self.find_path(info)
+        if self.path is not None:
+            self.write(self.pending + lines)
+            self.pending.clear()
+        elif not self.unsaved:
+            self.pending.extend(lines)
+        if info is not None:
+            info["other_scores"].update(self.window_means())
+            self.window.clear()
+
+    def record_step(self) -> List[str]:
+        """The step's JSON lines, one per task; its records join the window."""
+        lines = []
+        for transformer in self.shared:
+            for task, record in transformer.last_step.items():
+                lines.append(json.dumps({"step": self.step, "task": task, **record}) + "\n")
+                self.window.setdefault(task, []).append(record)
+        return lines
+
+    def find_path(self, info: Dict[str, Any]) -> None:
+        """The trace's path from an evaluation's `info`, or a warning that there is
+        none: spaCy's loop gives OUTPUT/model-last with every evaluation when it has
+        an output directory."""
+        if info.get("output_path"):
+            self.path = Path(info["output_path"]).parent / TRACE_NAME
+        elif self.shared and not self.unsaved:
+            self.unsaved = True
+            self.pending.clear()
+            self.say(
+                self.printer.warn(
+                    "No output directory: the weight trace is not saved (give --output, "
+                    "or a path in [training.logger])"
+                )
+            )
+
+    def write(self, lines: List[str]) -> None:
+        """Append `lines` to the trace, opening it (and keeping an earlier run's) first."""
+        if self.file is None:
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.kept = rotate(self.path)
+            self.file = self.path.open("w", encoding="utf-8")
+        self.file.writelines(lines)
+        # Every step: a killed run keeps every step it finished.
+        self.file.flush()
+
+    def window_means(self) -> Dict[str, float]:
+        """`w_<task>` and `loss_<task>`: each task's mean weight and loss since the
+        last evaluation."""
+        means = {}
+        for task, records in self.window.items():
+            means[f"w_{task}"] = sum(r["weight"] for r in records) / len(records)
+            means[f"loss_{task}"] = sum(r["loss"] for r in records) / len(records)
+        return means
+
+    def close(self) -> None:
+        """Close the trace and say where it is."""
+        if self.file is not None:
+            self.file.close()
+            note = (
+                f" (the previous run's trace is now {self.kept})" if self.kept is not None else ""
+            )
+            self.say(self.printer.info(f"Weight trace: {self.path}{note}"))
+
+    def say(self, line: str) -> None:
+        self.stdout.write(line + "\n")
+
+
 @registry.loggers("spacy_mtl.WeightTraceLogger.v1")
 def weight_trace_logger(
     logger: Callable[..., Tuple[LogStep, Finalize]],
@@ -83,67 +192,15 @@ def weight_trace_logger(
         nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr
     ) -> Tuple[LogStep, Finalize]:
         log_step, finalize = logger(nlp, stdout, stderr)
-        printer = Printer(no_print=True)
         shared = [proc for _, proc in nlp.pipeline if isinstance(proc, MultiTaskTransformer)]
-        trace_path: Optional[Path] = Path(path) if path is not None else None
-        trace: Optional[TextIO] = None
-        kept: Optional[Path] = None
-        warned = False
-        pending: List[str] = []  # lines logged before the trace's path is known
-        window: Dict[str, List[Dict[str, float]]] = {}
-        step = -1  # spaCy's loop numbers its first step 0
-
-        def write(lines: List[str]) -> None:
-            nonlocal trace, kept
-            if trace is None:
-                assert trace_path is not None
-                trace_path.parent.mkdir(parents=True, exist_ok=True)
-                kept = rotate(trace_path)
-                trace = trace_path.open("w", encoding="utf-8")
-            trace.writelines(lines)
-            # Every step: a killed run keeps every step it finished.
-            trace.flush()
+        trace = WeightTrace(shared, Path(path) if path is not None else None, stdout)
 
         def log(info: Optional[Dict[str, Any]]) -> None:
-            nonlocal step, trace_path, warned
-            step = info["step"] if info is not None else step + 1
-            lines = []
-            for transformer in shared:
-                for task, record in transformer.last_step.items():
-                    lines.append(json.dumps({"step": step, "task": task, **record}) + "\n")
-                    window.setdefault(task, []).append(record)
-            if trace_path is None and info is not None:
-                if info.get("output_path"):
-                    # spaCy's loop: OUTPUT/model-last, given with every evaluation.
-                    trace_path = Path(info["output_path"]).parent / TRACE_NAME
-                elif shared and not warned:
-                    warned = True
-                    pending.clear()
-                    stdout.write(
-                        printer.warn(
-                            "No output directory: the weight trace is not saved (give --output, "
-                            "or a path in [training.logger])"
-                        )
-                        + "\n"
-                    )
-            if trace_path is not None:
-                write(pending + lines)
-                pending.clear()
-            elif not warned:
-                pending.extend(lines)
-            if info is not None:
-                for task, records in window.items():
-                    for key, prefix in (("weight", "w"), ("loss", "loss")):
-                        values = [r[key] for r in records]
-                        info["other_scores"][f"{prefix}_{task}"] = sum(values) / len(values)
-                window.clear()
+            trace.log(info)
             log_step(info)
 
         def close() -> None:
-            if trace is not None:
-                trace.close()
-                note = f" (the previous run's trace is now {kept})" if kept is not None else ""
-                stdout.write(printer.info(f"Weight trace: {trace_path}{note}") + "\n")
+            trace.close()
             finalize()
 
         return log, close

@@ -7,6 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from ..errors import Errors
+
 
 def read_trace(path: Path) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
     """Read a weight trace.
@@ -25,9 +27,9 @@ def read_trace(path: Path) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
                 for key in ("loss", "weight", "grad_norm"):
                     series[record["task"]][key].append((int(record["step"]), float(record[key])))
             except (ValueError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}:{number}: not a weight-trace record ({err})") from None
+                raise ValueError(Errors.E041.format(path=path, line=number, error=err)) from None
     if not series:
-        raise ValueError(f"{path}: no records")
+        raise ValueError(Errors.E042.format(path=path))
     return series
 
 
@@ -76,7 +78,7 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError("plot needs matplotlib: pip install 'spacy-mtl[plot]'") from None
+        raise ImportError(Errors.E043) from None
     series = read_trace(trace)
     cosines = read_cosines(trace)
     panels = 4 if cosines else 3
@@ -94,9 +96,11 @@ def plot(trace: Path, output: Path, window: int = 20) -> Path:
         ax.legend()
     if cosines:
         ax = axes[3]
-        for pair, values in sorted(cosines.items()):
+        for pair, pair_values in sorted(cosines.items()):
             ax.plot(
-                [s for s, _ in values], moving_average([v for _, v in values], window), label=pair
+                [s for s, _ in pair_values],
+                moving_average([v for _, v in pair_values], window),
+                label=pair,
             )
         ax.axhline(0.0, color="grey", linewidth=0.8)
         ax.set_title("cosine between task gradients (shared repr.)")

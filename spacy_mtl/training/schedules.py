@@ -5,6 +5,8 @@ from typing import Iterator
 
 from thinc.api import registry
 
+from ..errors import Errors
+
 
 @registry.schedules("spacy_mtl.linear.v1")
 def linear(steps: int, start: float = 0.0, stop: float = 1.0) -> Iterator[float]:
@@ -19,7 +21,7 @@ def linear(steps: int, start: float = 0.0, stop: float = 1.0) -> Iterator[float]
     YIELDS (float): one value per step.
     """
     if steps < 1:
-        raise ValueError(f"spacy_mtl.linear.v1: steps must be at least 1, got {steps}")
+        raise ValueError(Errors.E040.format(steps=steps))
     step = 0
     while True:
         yield start + (stop - start) * min(step / steps, 1.0)

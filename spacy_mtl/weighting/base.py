@@ -5,14 +5,8 @@ tasks that had gold in the batch, each task's true loss (what the head reports: 
 negative log-likelihood) and each task's gradient with respect to the shared
 representation (what the head's listener sends back), flattened to one row per task.
 The weighting returns the single gradient that goes into the one backward pass through
-the transformer, plus the weight it gave each task (for logs and traces).
-
-**Scale.** The losses are means and the gradients are the gradients of those means; the
-strategy returns the gradient of the combined mean loss. Weights are relative to equal
-weighting, in which every task weighs 1 (static's default): a method whose paper
-normalises its weights to sum to 1 multiplies them by k, the number of tasks in the
-step. The shared transformer alone converts the result to the scale the encoder's
-optimiser expects; no strategy needs to know it.
+the transformer, plus the weight it gave each task (for logs and traces). The scale of
+both, and of the weights, is docs/design.md's "Scale".
 
 A strategy that only re-weights losses overrides `weights`; one that combines gradients
 in another way (projection, min-norm) overrides `combine`. State that must survive
@@ -29,6 +23,8 @@ import numpy
 import srsly
 from thinc.api import Model, Optimizer, get_array_module
 from thinc.types import Floats1d, Floats2d
+
+from ..errors import Errors
 
 
 def check_number(
@@ -51,11 +47,11 @@ def check_number(
         )
         kind = "a finite number"
     if not ok_type:
-        raise ValueError(f"{owner}: {arg} must be {kind}, got {value!r}")
+        raise ValueError(Errors.E050.format(owner=owner, arg=arg, kind=kind, value=value))
     if at_least is not None and value < at_least:
-        raise ValueError(f"{owner}: {arg} must be >= {at_least}, got {value!r}")
+        raise ValueError(Errors.E051.format(owner=owner, arg=arg, bound=at_least, value=value))
     if greater_than is not None and value <= greater_than:
-        raise ValueError(f"{owner}: {arg} must be > {greater_than}, got {value!r}")
+        raise ValueError(Errors.E052.format(owner=owner, arg=arg, bound=greater_than, value=value))
 
 
 @dataclass
@@ -90,18 +86,18 @@ class Weighting:
         tasks; subclasses that keep per-task state create it here.
         """
         if not tasks:
-            raise ValueError(f"{self.name}: no task heads listen to the transformer")
+            raise ValueError(Errors.E053.format(name=self.name))
         self.tasks = list(tasks)
 
     def index(self, tasks: Sequence[str]) -> numpy.ndarray:
         """Positions of `tasks` in `self.tasks`, to index per-task state."""
         return numpy.asarray([self.tasks.index(task) for task in tasks], dtype="i")
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         """The weight of each task in `step.tasks`, as a host array."""
-        raise NotImplementedError(f"{type(self).__name__} must define weights() or combine()")
+        raise NotImplementedError(Errors.E054.format(cls=type(self).__name__))
 
-    def combine(self, step: TaskGradients) -> Tuple[Floats1d, Floats1d]:
+    def combine(self, step: TaskGradients) -> Tuple[Floats1d, numpy.ndarray]:
         """Return (the combined representation gradient, the weight of each task).
 
         The default is the weighted sum of the task gradients.
@@ -110,7 +106,7 @@ class Weighting:
         xp = get_array_module(step.grads)
         w = xp.asarray(weights, dtype=step.grads.dtype)
         # Not `w @ grads`: on numpy that matrix-vector product leaves OpenBLAS threads
-        # spinning, which slowed the encoder's backward pass right after it by ~15%.
+        # spinning, which slows the encoder's backward pass that runs right after it.
         return (w[:, None] * step.grads).sum(axis=0), weights
 
     def finish_update(self, sgd: Optimizer) -> None:
@@ -126,7 +122,7 @@ class Weighting:
         """Restore what `get_state` returned."""
 
     def to_bytes(self) -> bytes:
-        msg = {"tasks": self.tasks, "state": self.get_state()}
+        msg: Dict[str, Any] = {"tasks": self.tasks, "state": self.get_state()}
         if self.model is not None:
             msg["model"] = self.model.to_bytes()
         return srsly.msgpack_dumps(msg)

@@ -4,10 +4,11 @@ spacy-mtl runs them over every registered strategy (tests/weighting/test_contrac
 run them over your own in a test: ``check_weighting(lambda: MyWeighting(...))``.
 """
 
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, cast
 
 import numpy
-from thinc.api import Adam
+from thinc.api import Adam, Optimizer
+from thinc.types import Floats2d
 
 from .base import TaskGradients, Weighting
 
@@ -25,13 +26,13 @@ def random_steps(n: int, seed: int = 0, dim: int = 16) -> List[TaskGradients]:
     for i in range(n):
         tasks = SUBSETS[i % len(SUBSETS)]
         losses = [EXTREME_LOSSES[(i + j) % len(EXTREME_LOSSES)] for j in range(len(tasks))]
-        grads = rng.standard_normal((len(tasks), dim)).astype("float32")
+        grads = cast(Floats2d, rng.standard_normal((len(tasks), dim)).astype("float32"))
         steps.append(TaskGradients(list(tasks), numpy.asarray(losses, dtype="float64"), grads))
     return steps
 
 
 def run(
-    weighting: Weighting, steps: Sequence[TaskGradients], sgd: Optional[Adam] = None
+    weighting: Weighting, steps: Sequence[TaskGradients], sgd: Optional[Optimizer] = None
 ) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
     """combine() each step, and finish_update with `sgd` after each.
 

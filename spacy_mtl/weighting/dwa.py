@@ -59,10 +59,10 @@ class DWAWeighting(Weighting):
         ratios = numpy.minimum(ratios, MAX_RATIO)
         return len(self.tasks) * softmax(ratios / self.temperature)
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         return self.all_weights()[self.index(step.tasks)]
 
-    def combine(self, step: TaskGradients) -> Tuple[Floats1d, Floats1d]:
+    def combine(self, step: TaskGradients) -> Tuple[Floats1d, numpy.ndarray]:
         result = super().combine(step)
         self._record(step)
         return result

@@ -26,7 +26,7 @@ class FAMOWeighting(Weighting):
 
     (the normaliser c cancels inside the softmax; L_t + 1e-8 stands for L_t so a zero
     loss stays finite). The paper's weights sum to 1; ours sum to k, the number of tasks
-    in the step, as the base class's scale asks.
+    in the step (docs/design.md, "Scale").
 
     After each step the paper measures δ_t = log L_t(θ_old) - log L_t(θ_new) on the
     same batch and moves ξ to shrink the weight of tasks whose log-loss fell most:
@@ -64,12 +64,12 @@ class FAMOWeighting(Weighting):
         self.adam_v = numpy.zeros(n)
         self.adam_steps = numpy.zeros(n)
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         """k · softmax(ξ - log L) over the step's tasks; call `combine` to also learn ξ."""
         idx = self.index(step.tasks)
         return len(idx) * softmax(self.logits[idx] - safe_log(step.losses))
 
-    def combine(self, step: TaskGradients) -> Tuple[Floats1d, Floats1d]:
+    def combine(self, step: TaskGradients) -> Tuple[Floats1d, numpy.ndarray]:
         self._update_logits(step)
         return super().combine(step)
 

@@ -55,10 +55,10 @@ class GradNormWeighting(Weighting):
         self.task_weights = numpy.ones(len(self.tasks))
         self.initial_log_losses = nan_vector(len(self.tasks))  # NaN: task not seen yet
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         return self.task_weights[self.index(step.tasks)].copy()
 
-    def combine(self, step: TaskGradients) -> Tuple[Floats1d, Floats1d]:
+    def combine(self, step: TaskGradients) -> Tuple[Floats1d, numpy.ndarray]:
         result = super().combine(step)
         self._update(step)
         return result

@@ -1,8 +1,8 @@
 """MGDA-UB: multi-task learning as multi-objective optimisation (Sener & Koltun, NeurIPS 2018)."""
 
 import numpy
-from thinc.types import Floats1d
 
+from ..errors import Errors
 from ..registry import register_weighting
 from .base import TaskGradients, Weighting
 from .numerics import gram
@@ -41,23 +41,22 @@ def min_norm_coefficients(gram_matrix: numpy.ndarray) -> numpy.ndarray:
     # diagonal entry makes FW_TOL meaningful whatever the gradients' magnitude.
     scale = numpy.max(numpy.diag(gram_matrix))
     G = gram_matrix / scale if scale > 0 else gram_matrix
-    best = (numpy.inf, None)
+    best_cost, alpha = numpy.inf, numpy.zeros(k)
     for i in range(k):
         for j in range(i + 1, k):
             gamma = min_norm_2(G[i, i], G[i, j], G[j, j])
-            alpha = numpy.zeros(k)
-            alpha[i], alpha[j] = gamma, 1.0 - gamma
-            cost = alpha @ G @ alpha
-            if cost < best[0]:
-                best = (cost, alpha)
-    alpha = best[1]
+            pair = numpy.zeros(k)
+            pair[i], pair[j] = gamma, 1.0 - gamma
+            cost = pair @ G @ pair
+            if cost < best_cost:
+                best_cost, alpha = cost, pair
     if k == 2:
         return alpha
     for _ in range(FW_MAX_ITER):
         G_alpha = G @ alpha
         t = int(numpy.argmin(G_alpha))
         # Line search between the current point u = Σ α g and the vertex v = g_t.
-        gamma = min_norm_2(alpha @ G_alpha, G_alpha[t], G[t, t])
+        gamma = min_norm_2(float(alpha @ G_alpha), G_alpha[t], G[t, t])
         new_alpha = gamma * alpha
         new_alpha[t] += 1.0 - gamma
         change = numpy.abs(new_alpha - alpha).sum()
@@ -85,14 +84,16 @@ class MGDAWeighting(Weighting):
     parameter-gradient mode, applies α to the normalised gradients instead.) With
     "none" the output is k times the min-norm point.
 
-    α sums to 1; the reported weights are k · α, on the base class's scale.
+    α sums to 1; the reported weights are k · α (docs/design.md, "Scale").
     """
 
     def __init__(self, normalization: str = "none") -> None:
         super().__init__()
         if normalization not in NORMALIZATIONS:
             raise ValueError(
-                f"{self.name}: normalization must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
+                Errors.E059.format(
+                    name=self.name, options=list(NORMALIZATIONS), value=normalization
+                )
             )
         self.normalization = normalization
 
@@ -121,5 +122,5 @@ class MGDAWeighting(Weighting):
         cos = G / numpy.outer(safe_norms, safe_norms)
         return cos * numpy.outer(s, s)
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         return len(step.tasks) * min_norm_coefficients(self.normalized_gram(step))

@@ -1,9 +1,8 @@
 """PCGrad: gradient surgery (Yu, Kumar, Gupta, Levine, Hausman & Finn, NeurIPS 2020)."""
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy
-from thinc.types import Floats1d
 
 from ..registry import register_weighting
 from .base import SeededWeighting, TaskGradients
@@ -11,7 +10,7 @@ from .numerics import gram
 
 
 def project_conflicting(
-    gram_matrix: numpy.ndarray, orders: Sequence[Sequence[int]]
+    gram_matrix: numpy.ndarray, orders: Sequence[Iterable[int]]
 ) -> numpy.ndarray:
     """PCGrad's projections, as coefficients on the original gradients.
 
@@ -51,7 +50,7 @@ class PCGradWeighting(SeededWeighting):
     back. They are non-negative and finite.
     """
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         """The effective coefficients c; draws the step's random orders."""
         k = len(step.tasks)
         orders = [self.rng.permutation([j for j in range(k) if j != i]) for i in range(k)]

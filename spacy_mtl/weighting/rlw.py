@@ -1,6 +1,6 @@
 """Random Loss Weighting (Lin, Ye, Xu, Shi & Zhang, TMLR 2022)."""
 
-from thinc.types import Floats1d
+import numpy
 
 from ..registry import register_weighting
 from .base import SeededWeighting, TaskGradients
@@ -13,11 +13,12 @@ class RLWWeighting(SeededWeighting):
 
     The paper draws λ = softmax(ε) over the T tasks, so the weights sum to 1. We draw
     one ε_t per task of the step (k of them, k = T when every task has gold); times k,
-    each weight has mean 1 (by symmetry), on the base class's scale. The generator is seeded by `seed` and its state is saved with
-    the pipeline, so a resumed run draws the same weights as an uninterrupted one.
+    each weight has mean 1 (by symmetry), as docs/design.md's "Scale" asks. The
+    generator is seeded by `seed` and its state is saved with the pipeline, so a
+    resumed run draws the same weights as an uninterrupted one.
     """
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         """This step's random weights (each call draws new ones)."""
         k = len(step.tasks)
         return k * softmax(self.rng.standard_normal(k))

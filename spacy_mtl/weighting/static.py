@@ -5,8 +5,8 @@ import warnings
 from typing import Dict, Optional, Sequence
 
 import numpy
-from thinc.types import Floats1d
 
+from ..errors import Errors, Warnings
 from ..registry import register_weighting
 from .base import TaskGradients, Weighting
 
@@ -19,22 +19,12 @@ class StaticWeighting(Weighting):
         super().__init__()
         if weights is not None:
             if not weights:
-                raise ValueError(
-                    f"{self.name}: 'weights' is empty; leave it out (null) for equal "
-                    "weights or give one non-negative weight per task"
-                )
+                raise ValueError(Errors.E055.format(name=self.name))
             for task, weight in weights.items():
                 if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
-                    raise ValueError(
-                        f"{self.name}: weights.{task} = {weight!r}; a weight must be a "
-                        "finite number >= 0"
-                    )
+                    raise ValueError(Errors.E056.format(name=self.name, task=task, value=weight))
             if not any(weights.values()):
-                warnings.warn(
-                    f"{self.name}: every weight is 0, so the shared encoder learns from no task "
-                    "(the heads still train on their own losses)",
-                    stacklevel=2,
-                )
+                warnings.warn(Warnings.W003.format(name=self.name), stacklevel=2)
         # From the config, which a loaded pipeline is rebuilt from: nothing to save.
         self.configured = dict(weights) if weights is not None else None
 
@@ -44,15 +34,12 @@ class StaticWeighting(Weighting):
             return
         unknown = sorted(set(self.configured) - set(tasks))
         if unknown:
-            raise ValueError(
-                f"{self.name}: weights name {unknown}, which are not task heads of the "
-                f"pipeline (its tasks are {list(tasks)})"
-            )
+            raise ValueError(Errors.E057.format(name=self.name, unknown=unknown, tasks=list(tasks)))
         missing = sorted(set(tasks) - set(self.configured))
         if missing:
-            raise ValueError(f"{self.name}: weights give no weight for the tasks {missing}")
+            raise ValueError(Errors.E058.format(name=self.name, missing=missing))
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         if self.configured is None:
             return numpy.ones(len(step.tasks), dtype="float64")
         return numpy.asarray([self.configured[task] for task in step.tasks], dtype="float64")

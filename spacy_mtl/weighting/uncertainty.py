@@ -1,7 +1,7 @@
 """Uncertainty weighting (Kendall, Gal & Cipolla, CVPR 2018)."""
 
 import math
-from typing import Sequence, Tuple
+from typing import Callable, Sequence, Tuple, cast
 
 import numpy
 from thinc.api import Model, Optimizer
@@ -11,22 +11,25 @@ from ..registry import register_weighting
 from .base import TaskGradients, Weighting, check_number
 
 
-def _forward_log_vars(model: Model, X: None, is_train: bool):
+def _forward_log_vars(
+    model: Model[None, Floats1d], X: None, is_train: bool
+) -> Tuple[Floats1d, Callable[[Floats1d], None]]:
     """The model's output is its parameter, the task log-variances s (no input)."""
 
     def backprop(d_log_vars: Floats1d) -> None:
         model.inc_grad("log_vars", d_log_vars)
 
-    return model.get_param("log_vars"), backprop
+    return cast(Floats1d, model.get_param("log_vars")), backprop
 
 
-def _init_log_vars(model: Model, X: None = None, Y: None = None) -> None:
+def _init_log_vars(model: Model[None, Floats1d], X: None = None, Y: None = None) -> None:
     """s = 0: every task starts with weight exp(-0) = 1, as in equal weighting."""
     model.set_param("log_vars", model.ops.alloc1f(model.get_dim("nT")))
 
 
-def build_log_var_model(n_tasks: int) -> Model:
-    model = Model(
+def build_log_var_model(n_tasks: int) -> Model[None, Floats1d]:
+    """The learnt log-variances of `n_tasks` tasks, as a thinc model without input."""
+    model: Model[None, Floats1d] = Model(
         "uncertainty",
         _forward_log_vars,
         init=_init_log_vars,
@@ -78,19 +81,26 @@ class UncertaintyWeighting(Weighting):
         super().initialize(tasks)
         self.model = build_log_var_model(len(self.tasks))
 
+    def log_var_model(self) -> Model[None, Floats1d]:
+        """The model that holds s: built by `initialize`, or for `self.tasks` when a
+        weighting loaded from disk without `initialize` restores its state."""
+        if self.model is None:
+            self.model = build_log_var_model(len(self.tasks))
+        return self.model
+
     def log_vars(self) -> numpy.ndarray:
         """The current s of every task in `self.tasks`, as a float64 host array."""
-        return numpy.asarray(
-            self.model.ops.to_numpy(self.model.get_param("log_vars")), dtype="float64"
-        )
+        model = self.log_var_model()
+        return numpy.asarray(model.ops.to_numpy(model.get_param("log_vars")), dtype="float64")
 
-    def weights(self, step: TaskGradients) -> Floats1d:
+    def weights(self, step: TaskGradients) -> numpy.ndarray:
         return numpy.exp(-self.log_vars()[self.index(step.tasks)])
 
-    def combine(self, step: TaskGradients) -> Tuple[Floats1d, Floats1d]:
+    def combine(self, step: TaskGradients) -> Tuple[Floats1d, numpy.ndarray]:
         """Weight the gradients by exp(-s_t) and add dL/ds_t for the tasks present."""
-        log_vars, backprop = self.model.begin_update(None)
-        s = numpy.asarray(self.model.ops.to_numpy(log_vars), dtype="float64")
+        model = self.log_var_model()
+        log_vars, backprop = model.begin_update(None)
+        s = numpy.asarray(model.ops.to_numpy(log_vars), dtype="float64")
         idx = self.index(step.tasks)
         # For L_t >= exp(max_log_var) the clamped optimum of s_t is max_log_var
         # whatever L_t is, so capping L_t there leaves the solution unchanged and
@@ -98,7 +108,7 @@ class UncertaintyWeighting(Weighting):
         losses = numpy.minimum(step.losses, math.exp(self.max_log_var))
         d_s = numpy.zeros_like(s)
         d_s[idx] = 1.0 - numpy.exp(-s[idx]) * losses
-        backprop(self.model.ops.asarray1f(d_s))
+        backprop(model.ops.asarray1f(d_s.tolist()))
         return super().combine(step)
 
     def finish_update(self, sgd: Optimizer) -> None:
@@ -117,5 +127,4 @@ class UncertaintyWeighting(Weighting):
     def set_state(self, state: dict) -> None:
         # A weighting loaded from disk without `initialize` needs its model before
         # `from_bytes` can restore s into it.
-        if self.model is None:
-            self.model = build_log_var_model(len(self.tasks))
+        self.log_var_model()

@@ -181,7 +181,7 @@ def test_code_registers_a_weighting_and_the_trace_lands_in_the_output_directory(
                 "--components.transformer.weighting",
                 '{"@mtl_weightings": "spacy_mtl.static.v1", "weights": {"ner": -1}}',
             ],
-            "✘ Could not initialize the pipeline: [components.transformer.weighting] spacy_mtl.static.v1: weights.ner = -1",
+            "✘ Could not initialize the pipeline: (spacy-mtl) [E056] [components.transformer.weighting] spacy_mtl.static.v1: weights.ner = -1",
         ),
         # A type error, through spaCy's own display of config errors.
         (["spacy", "mtl"], ["--training.dropout", "much"], "✘ Config validation error"),

@@ -96,7 +96,29 @@ def test_non_finite_scores_leave_ner_out_of_the_step(make_nlp):
         return original(states, golds, scores, losses)
 
     ner.get_batch_loss = nan_scores
-    with pytest.warns(UserWarning, match="'ner'"):
+    with pytest.warns(UserWarning, match=r"\[W001\] 'transformer': task 'ner'"):
         losses = nlp.update(examples, sgd=False)
     assert losses["ner"] == 0.0
     assert set(nlp.get_pipe("transformer").last_step) == {"textcat"}
+
+
+def test_transition_losses_live_for_one_update(make_nlp):
+    """The per-step losses are recorded into an object made for each update, which
+    the head lets go of when the update ends."""
+    nlp, examples = make_nlp()
+    ner = nlp.get_pipe("ner")
+    recorders = []
+    original = ner.get_batch_loss
+
+    def spy(states, golds, scores, losses):
+        recorders.append(ner._recorder)
+        return original(states, golds, scores, losses)
+
+    ner.get_batch_loss = spy
+    for _ in range(2):
+        nlp.update(examples, sgd=False)
+        assert ner._recorder is None
+    first, second = recorders[0], recorders[-1]
+    assert first is not None and second is not None and first is not second
+    assert all(r is first for r in recorders[: len(first.losses)])
+    assert len(first.losses) + len(second.losses) == len(recorders)

@@ -123,3 +123,55 @@ def test_three_task_gradients_add_up_in_the_encoder(three_heads):
         numpy.testing.assert_allclose(
             g, expected, rtol=1e-4, atol=1e-5 * float(numpy.abs(expected).max()) + 1e-9
         )
+
+
+class HeadWithoutUpdateTask(TaskHead, Tagger):
+    """Leaves out half of the contract."""
+
+    def has_task_gold(self, examples) -> bool:
+        return True
+
+
+@Language.factory("test_head_without_update_task", default_config={"model": TAGGER_MODEL})
+def make_head_without_update_task(nlp, name, model):
+    return HeadWithoutUpdateTask(nlp.vocab, model, name=name)
+
+
+def tagger_pipeline(tiny_encoder, factory: str):
+    config = load_config("mtl.cfg", tiny_encoder)
+    config["nlp"]["pipeline"] = ["transformer", "textcat", "tagger", "ner"]
+    config["components"]["tagger"] = {"factory": factory}
+    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def test_a_head_without_update_task_is_refused_when_created(tiny_encoder):
+    with pytest.raises(TypeError, match="update_task"):
+        tagger_pipeline(tiny_encoder, "test_head_without_update_task")
+
+
+def test_a_head_that_escaped_the_abstract_check_is_refused_when_bound(tiny_encoder, monkeypatch):
+    """A spaCy component is a Cython extension type, whose constructor need not run
+    Python's check for abstract methods: the transformer checks when it binds the
+    head. Emptying `__abstractmethods__` lets the constructor through, as such a
+    constructor would; the methods stay abstract."""
+    monkeypatch.setattr(HeadWithoutUpdateTask, "__abstractmethods__", frozenset())
+    head = spacy.blank("en").add_pipe("test_head_without_update_task")
+    assert getattr(type(head).update_task, "__isabstractmethod__", False)
+    with pytest.raises(TypeError, match=r"\[E004\] HeadWithoutUpdateTask .* update_task$"):
+        tagger_pipeline(tiny_encoder, "test_head_without_update_task")
+
+
+class NotAComponent(TaskHead):
+    def has_task_gold(self, examples) -> bool:
+        return True
+
+    def update_task(self, examples, *, drop):
+        return None
+
+
+def test_a_head_that_is_not_a_spacy_component_is_refused():
+    head = NotAComponent()
+    with pytest.raises(TypeError, match=r"\[E005\] NotAComponent "):
+        head.bind_encoder(spacy.blank("en").add_pipe("mtl_transformer"))
+    with pytest.raises(TypeError, match=r"\[E005\] NotAComponent "):
+        head.update([])

@@ -26,7 +26,7 @@ def test_bad_trace_line_names_file_and_line(tmp_path):
     trace.write_text(
         '{"step": 0, "task": "ner", "loss": 1, "weight": 1, "grad_norm": 1}\n{"step": 1}\n'
     )
-    with pytest.raises(ValueError, match=r"weights\.jsonl:2: not a weight-trace record"):
+    with pytest.raises(ValueError, match=r"\[E041\] .*weights\.jsonl:2:"):
         read_trace(trace)
 
 

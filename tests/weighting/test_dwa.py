@@ -86,14 +86,14 @@ def test_weights_sum_to_number_of_tasks(make_step):
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,code,arg",
     [
-        ({"window": 0}, "window must be >= 1, got 0"),
-        ({"window": 2.5}, "window must be an integer, got 2.5"),
-        ({"temperature": 0.0}, "temperature must be > 0, got 0.0"),
-        ({"temperature": float("nan")}, "temperature must be a finite number"),
+        ({"window": 0}, "E051", "window"),
+        ({"window": 2.5}, "E050", "window"),
+        ({"temperature": 0.0}, "E052", "temperature"),
+        ({"temperature": float("nan")}, "E050", "temperature"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=f"spacy_mtl.dwa.v1: {match}"):
+def test_bad_arguments(kwargs, code, arg):
+    with pytest.raises(ValueError, match=rf"\[{code}\] spacy_mtl\.dwa\.v1: {arg} must be"):
         DWAWeighting(**kwargs)

@@ -56,13 +56,13 @@ def test_only_tasks_seen_on_two_steps_move(make_step):
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,code,arg",
     [
-        ({"learning_rate": 0.0}, "learning_rate must be > 0, got 0.0"),
-        ({"weight_decay": -1e-3}, "weight_decay must be >= 0, got -0.001"),
-        ({"weight_decay": float("inf")}, "weight_decay must be a finite number"),
+        ({"learning_rate": 0.0}, "E052", "learning_rate"),
+        ({"weight_decay": -1e-3}, "E051", "weight_decay"),
+        ({"weight_decay": float("inf")}, "E050", "weight_decay"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=f"spacy_mtl.famo.v1: {match}"):
+def test_bad_arguments(kwargs, code, arg):
+    with pytest.raises(ValueError, match=rf"\[{code}\] spacy_mtl\.famo\.v1: {arg} must be"):
         FAMOWeighting(**kwargs)

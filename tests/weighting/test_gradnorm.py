@@ -73,13 +73,13 @@ def test_subsets_keep_the_sum_and_absent_weights(make_step):
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,code,arg",
     [
-        ({"alpha": -0.1}, "alpha must be >= 0, got -0.1"),
-        ({"learning_rate": 0}, "learning_rate must be > 0, got 0"),
-        ({"learning_rate": "fast"}, "learning_rate must be a finite number"),
+        ({"alpha": -0.1}, "E051", "alpha"),
+        ({"learning_rate": 0}, "E052", "learning_rate"),
+        ({"learning_rate": "fast"}, "E050", "learning_rate"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=f"spacy_mtl.gradnorm.v1: {match}"):
+def test_bad_arguments(kwargs, code, arg):
+    with pytest.raises(ValueError, match=rf"\[{code}\] spacy_mtl\.gradnorm\.v1: {arg} must be"):
         GradNormWeighting(**kwargs)

@@ -38,12 +38,12 @@ def test_initialize_reseeds(make_step):
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,code,arg",
     [
-        ({"seed": -3}, "seed must be >= 0, got -3"),
-        ({"seed": "0"}, "seed must be an integer, got '0'"),
+        ({"seed": -3}, "E051", "seed"),
+        ({"seed": "0"}, "E050", "seed"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=f"spacy_mtl.rlw.v1: {match}"):
+def test_bad_arguments(kwargs, code, arg):
+    with pytest.raises(ValueError, match=rf"\[{code}\] spacy_mtl\.rlw\.v1: {arg} must be"):
         RLWWeighting(**kwargs)

@@ -31,9 +31,9 @@ def test_configured_weights_follow_the_tasks_of_each_step(make_step):
     [
         (
             {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0},
-            r"weights name \['d'\], which are not task heads",
+            r"\[E057\] spacy_mtl\.static\.v1: .*\['d'\]",
         ),
-        ({"a": 1.0}, r"weights give no weight for the tasks \['b', 'c'\]"),
+        ({"a": 1.0}, r"\[E058\] spacy_mtl\.static\.v1: .*\['b', 'c'\]"),
     ],
 )
 def test_weights_must_name_the_tasks(weights, match):
@@ -41,12 +41,15 @@ def test_weights_must_name_the_tasks(weights, match):
         StaticWeighting(weights).initialize(["a", "b", "c"])
 
 
-@pytest.mark.parametrize("weights", [{}, {"a": -1.0}, {"a": float("nan")}, {"a": "1"}])
-def test_bad_weights(weights):
-    with pytest.raises(ValueError, match="spacy_mtl.static.v1: "):
+@pytest.mark.parametrize(
+    "weights,code",
+    [({}, "E055"), ({"a": -1.0}, "E056"), ({"a": float("nan")}, "E056"), ({"a": "1"}, "E056")],
+)
+def test_bad_weights(weights, code):
+    with pytest.raises(ValueError, match=rf"\[{code}\] spacy_mtl\.static\.v1: "):
         StaticWeighting(weights)
 
 
 def test_all_zero_weights_warn():
-    with pytest.warns(UserWarning, match="every weight is 0"):
+    with pytest.warns(UserWarning, match=r"\[W003\] spacy_mtl\.static\.v1: "):
         StaticWeighting({"a": 0.0, "b": 0.0})

@@ -69,14 +69,14 @@ def test_log_vars_stay_in_range(make_step):
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,code,arg",
     [
-        ({"min_log_var": "low"}, "min_log_var must be a finite number"),
-        ({"min_log_var": float("-inf")}, "min_log_var must be a finite number"),
-        ({"min_log_var": 1.0, "max_log_var": 1.0}, "max_log_var must be > 1.0"),
-        ({"lr_scale": 0.0}, "lr_scale must be > 0"),
+        ({"min_log_var": "low"}, "E050", "min_log_var"),
+        ({"min_log_var": float("-inf")}, "E050", "min_log_var"),
+        ({"min_log_var": 1.0, "max_log_var": 1.0}, "E052", "max_log_var"),
+        ({"lr_scale": 0.0}, "E052", "lr_scale"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=f"spacy_mtl.uncertainty.v1: {match}"):
+def test_bad_arguments(kwargs, code, arg):
+    with pytest.raises(ValueError, match=rf"\[{code}\] spacy_mtl\.uncertainty\.v1: {arg} must be"):
         UncertaintyWeighting(**kwargs)
