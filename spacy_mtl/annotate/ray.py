@@ -295,7 +295,8 @@ def annotate_files(
     Joins the Ray cluster at `address` (None: RAY_ADDRESS, else a new local
     instance) unless Ray is already initialised. The other arguments are those of
     `read`, `annotate` and `write`; for text input the post is the column "text".
-    Before Ray starts, the pipeline is checked (`check_model`) and a local output
+    Before Ray starts, the pipeline is loaded here once (so that every node must
+    be able to load it from the same name or path as this one) and a local output
     refused if it would overwrite the input or add files to a directory that is not
     empty; a local output is written into a temporary directory beside it, which
     takes its name once every row is written: a failed run leaves nothing.
@@ -313,6 +314,9 @@ def annotate_files(
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise ValueError(Errors.E214.format(path=output_path))
     ray = _ray()
+    # A pipeline that does not load fails here, in one line, before Ray starts: in
+    # the actors it would end in Ray's traceback of an actor that died.
+    load_pipeline(model)
     if not ray.is_initialized():
         ray.init(address=address)
     column = "text" if input_format == "text" else text_field

@@ -201,3 +201,19 @@ def test_a_pipeline_that_does_not_load_is_one_line(tmp_path, capsys):
         )
     err = capsys.readouterr().err
     assert "[E050] Can't find model" in err and "Traceback" not in err
+
+
+def test_ray_with_a_pipeline_that_does_not_load_is_one_line_before_ray_starts(tmp_path, capsys):
+    # It passes the check of its name (a directory with a config.cfg) and would fail
+    # in every actor, in Ray's traceback of an actor that died: it is loaded first.
+    broken = tmp_path / "broken_pipeline"
+    broken.mkdir()
+    (broken / "config.cfg").write_text('[nlp]\nlang = "en"\n')
+    (tmp_path / "posts.jsonl").write_text('{"text": "a post"}\n', encoding="utf-8")
+    args = [str(broken), str(tmp_path / "posts.jsonl"), str(tmp_path / "annotated"), "--ray"]
+    with pytest.raises(SystemExit) as exit:
+        main(["annotate", *args])
+    assert exit.value.code == 1
+    err = capsys.readouterr().err
+    assert "[E053] Could not read meta.json" in " ".join(err.split()) and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken_pipeline", "posts.jsonl"]
