@@ -113,7 +113,7 @@ class PipelineActor:
     num_threads (int): torch threads: the CPUs Ray reserved for the actor.
     use_gpu (bool): run on the GPU Ray gave the actor (its cuda:0).
     max_run (int): drop a post whose runs without whitespace cost the tokenizer more
-        than one run of this many characters; 0: no limit.
+        than one run of this many symbols (see `read.run_problem`); 0: no limit.
     """
 
     def __init__(
@@ -195,7 +195,7 @@ def annotate(
     num_gpus (float): GPUs per actor; above 0 the pipeline runs on the actor's GPU.
     max_chars (int): annotate at most this many characters of a post; 0: all.
     max_run (int): drop a post whose runs without whitespace cost spaCy's tokenizer
-        more than one run of this many characters; 0: no limit.
+        more than one run of this many symbols (see `read.run_problem`); 0: no limit.
     RETURNS (ray.data.Dataset): the valid rows with "cats" and "ents" added (lazy:
         nothing runs until it is consumed or written).
     RAISES (OSError): the pipeline is neither an installed package nor a directory

@@ -204,7 +204,7 @@ def read_posts(
     text_field (str): the field (JSONL) or column (CSV) that holds the post.
     max_chars (int): annotate at most this many characters of a post; 0: all.
     max_run (int): skip a post whose runs without whitespace cost the tokenizer more
-        than one run of this many characters (see `run_problem`); 0: no limit.
+        than one run of this many symbols (see `run_problem`); 0: no limit.
     RETURNS (Iterator[Item]): Post or Problem per line. A CSV header without
         `text_field` raises ValueError at once.
     """

@@ -105,8 +105,9 @@ def annotate_file(
     n_process (int): processes that annotate (see `Annotator`).
     gpu_id (int): a resolved GPU id, -1 for the CPU.
     max_chars (int): annotate at most this many characters of a post; 0: all.
-    max_run (int): skip a post whose runs of characters without whitespace would cost
-        spaCy's tokenizer more than one run of this many (reported); 0: no limit.
+    max_run (int): skip a post whose runs without whitespace would cost spaCy's
+        tokenizer more than one run of this many symbols (reported, see
+        `read.run_problem`); 0: no limit.
     line_field (Optional[str]): also write each post's input line number in this field.
     errors_path (Optional[Union[str, Path]]): the problem file (JSON lines); None:
         `default_errors_path(output_path)`; "-": stderr.

@@ -87,7 +87,7 @@ def annotate_cli(
         DEFAULT_MAX_RUN,
         "--max-run",
         min=0,
-        help="Skip (and report) a post whose runs of characters without whitespace, e.g. 5,000 '#' or emoji, would cost spaCy's tokenizer more than one run of MAX_RUN characters: its time grows with the square of a run's length; 0: no limit",
+        help="Skip (and report) a post that would stall spaCy's tokenizer: runs without whitespace full of symbols (5,000 '#' or emoji) cost it time that grows with a run's length times its symbols, and the post's runs may cost at most as much as one run of MAX_RUN symbols; 0: no limit",
     ),
     errors_path: Optional[str] = typer.Option(
         None,

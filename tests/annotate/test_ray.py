@@ -7,7 +7,7 @@ import pytest
 import ray
 
 from spacy_mtl.annotate import annotate_file
-from spacy_mtl.annotate.ray import annotate, annotate_files, error_message, write
+from spacy_mtl.annotate.ray import annotate, annotate_files, write
 
 from stream_helpers import assert_same_annotations, read_jsonl
 
@@ -83,7 +83,19 @@ def test_a_missing_pipeline_is_refused_before_the_dataset_is_consumed(local_ray,
         annotate(posts, tmp_path / "no_such_pipeline")
 
 
+def test_gpus_the_cluster_does_not_have_are_refused_before_any_actor_waits(
+    local_ray, tiny_pipeline
+):
+    # Actors asking for a GPU that no node has would wait for one for ever.
+    posts = ray.data.from_items([{"text": "a post"}])
+    gpus = ray.cluster_resources().get("GPU", 0)
+    with pytest.raises(ValueError, match=r"\[E213\]"):
+        annotate(posts, tiny_pipeline, num_gpus=gpus + 1)
+
+
 def test_what_ray_raises_is_shown_as_its_cause():
+    from spacy_mtl.annotate.ray import error_message
+
     class Died(Exception):
         pass
 

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from spacy_mtl.annotate import (
-    MAX_DEPTH,
     PROBLEMS,
     Post,
     Problem,
@@ -117,7 +116,7 @@ def test_formats_by_extension_or_flag():
     assert default_errors_path("-") is None
 
 
-@pytest.mark.parametrize("depth", [MAX_DEPTH + 50, 1_000, 100_000])
+@pytest.mark.parametrize("depth", [150, 1_000, 100_000])
 def test_json_nested_too_deep_is_a_problem_and_the_next_line_is_read(depth):
     # Python's parser ends in a RecursionError near a depth of 1,000 (issue 28, item 5),
     # and a record that it still parses can fail to be written again, deeper in the stack.
@@ -125,9 +124,10 @@ def test_json_nested_too_deep_is_a_problem_and_the_next_line_is_read(depth):
     found = items(deep + b'{"text": "the next post"}\n', "jsonl")
     assert [(i.line, getattr(i, "kind", "post")) for i in found] == [(1, "too_deep"), (2, "post")]
     assert found[0].skipped and found[1].text == "the next post"
-    # As deep as allowed is a post.
-    ok = b'{"text": "ok", "x": ' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}\n"
+    # As deep as allowed (MAX_DEPTH, 100: the record's object and 99 lists) is a post.
+    ok = b'{"text": "ok", "x": ' + b"[" * 99 + b"]" * 99 + b"}\n"
     assert isinstance(items(ok, "jsonl")[0], Post)
+    assert isinstance(items(b"[" * 101 + b"]" * 101, "jsonl")[0], Problem)
 
 
 def test_nan_and_infinity_are_not_json_and_never_reach_the_output():
