@@ -7,7 +7,8 @@
 
 It streams the posts through `spacy_mtl.annotate.annotate_file` (what `spacy mtl
 annotate` runs: bounded memory, bad lines reported in monitor/annotated.errors.jsonl,
-and a rerun after a kill resumes where the output ends) into monitor/annotated.jsonl,
+and a rerun after a kill resumes where the output ends; a rerun on other posts is
+refused, so give it another OUT) into monitor/annotated.jsonl,
 then tallies the sentiment of the posts that mention each entity with
 `spacy_mtl.annotate.report` (what `spacy mtl report` runs) into monitor/entities.{csv,md,png}.
 displaCy renders single posts: from the annotated records, or one post given outright.
@@ -15,6 +16,7 @@ displaCy renders single posts: from the annotated records, or one post given out
 
 import argparse
 import json
+import sys
 from itertools import islice
 from pathlib import Path
 
@@ -111,4 +113,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (ImportError, OSError, ValueError) as error:
+        # What a user can get wrong (a model that does not load, posts that are not
+        # there, an OUT another run wrote): one line, as `spacy mtl` prints it.
+        sys.exit(f"monitor: {' '.join(str(error).split())}")

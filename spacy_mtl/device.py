@@ -3,10 +3,14 @@
 spaCy's `--gpu-id 0` fails on a machine without a GPU; commands that must run on both
 take `--gpu-id auto`: GPU 0 where thinc (through cupy) and torch can both use a CUDA
 GPU, else the CPU. `spacy mtl train`, `spacy mtl evaluate`, project/scripts/compare.py
-and the benchmark (bench/common.py) all resolve their device here.
+and the benchmark (bench/common.py) all resolve their device here. A GPU asked for by
+its number that cannot be used is refused with one message (`check_device`), not
+with thinc's or torch's traceback.
 """
 
 from typing import Union
+
+from .errors import Errors
 
 AUTO = "auto"
 
@@ -33,10 +37,25 @@ def resolve_gpu_id(gpu_id: Union[int, str, None]) -> int:
     try:
         value = int(gpu_id)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"gpu id must be 'auto' or an integer (-1 for the CPU), got {gpu_id!r}"
-        ) from None
+        raise ValueError(Errors.E273.format(gpu_id=repr(gpu_id))) from None
     return max(value, -1)
+
+
+def check_device(gpu_id: int) -> None:
+    """Refuse a GPU that cannot be used: none usable on this machine, or no GPU of that number.
+
+    gpu_id (int): a resolved id, as `resolve_gpu_id` returns; -1 (the CPU) always passes.
+    RAISES (ValueError): naming the GPU and what to pass instead.
+    """
+    if gpu_id < 0:
+        return
+    if not gpu_available():
+        raise ValueError(Errors.E274.format(gpu_id=gpu_id))
+    import torch
+
+    count = torch.cuda.device_count()
+    if gpu_id >= count:
+        raise ValueError(Errors.E275.format(gpu_id=gpu_id, count=count))
 
 
 def describe_device(gpu_id: int) -> str:
@@ -44,6 +63,7 @@ def describe_device(gpu_id: int) -> str:
 
     gpu_id (int): a resolved id, as `resolve_gpu_id` returns.
     RETURNS (str): the description.
+    RAISES (ValueError): a GPU that cannot be used (see `check_device`).
     """
     if gpu_id < 0:
         return (
@@ -51,6 +71,7 @@ def describe_device(gpu_id: int) -> str:
             if not gpu_available()
             else "CPU"
         )
+    check_device(gpu_id)
     import torch
 
     return f"GPU {gpu_id}: {torch.cuda.get_device_name(gpu_id)}"
@@ -60,8 +81,10 @@ def use_device(gpu_id: int) -> None:
     """Put thinc (and so spaCy) on GPU `gpu_id`; nothing for the CPU (-1).
 
     gpu_id (int): a resolved id, as `resolve_gpu_id` returns.
+    RAISES (ValueError): a GPU that cannot be used (see `check_device`).
     """
     if gpu_id >= 0:
+        check_device(gpu_id)
         from thinc.api import require_gpu
 
         require_gpu(gpu_id)

@@ -12,6 +12,10 @@ VERBS = ["loves", "hates", "visited", "watched", "met", "left"]
 #: each kind in 300 lines.
 BAD: Dict[int, Tuple[bytes, str]] = {
     17: (b'{"id": 17, "text": "unterminated', "malformed_json"),
+    33: (b'{"id": 33, "text": "deep", "x": ' + b"[" * 150 + b"]" * 150 + b"}", "too_deep"),
+    77: (b'{"id": 77, "text": "' + b"#" * 3000 + b'"}', "long_run"),
+    99: (b'{"id": 99, "text": "not a number", "score": NaN}', "malformed_json"),
+    166: (b'{"id": 166, "text": "too big", "score": 1e400}', "malformed_json"),
     45: (b"[1, 2, 3]", "not_an_object"),
     61: (b'{"id": 61, "lang": "en"}', "missing_text"),
     88: (b'{"id": 88, "text": null}', "missing_text"),

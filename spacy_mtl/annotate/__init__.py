@@ -8,10 +8,19 @@
 - `report`: the entity × sentiment table of an annotated stream.
 """
 
-from .output import ANNOTATION_FIELDS, ProblemLog, default_errors_path, record_line, repair_output
+from .output import (
+    ANNOTATION_FIELDS,
+    ProblemLog,
+    default_errors_path,
+    prepare_resume,
+    record_line,
+    repair_output,
+)
 from .read import (
     DEFAULT_MAX_CHARS,
+    DEFAULT_MAX_RUN,
     FORMATS,
+    MAX_DEPTH,
     PROBLEMS,
     STDIO,
     Item,
@@ -19,18 +28,29 @@ from .read import (
     Problem,
     input_format_of,
     read_posts,
+    run_problem,
 )
 from .stream import Stats, annotate_file
-from .workers import DEFAULT_BATCH_SIZE, Annotation, annotate_batches, annotate_texts, load_pipeline
+from .workers import (
+    DEFAULT_BATCH_SIZE,
+    Annotation,
+    Annotator,
+    annotate_batches,
+    annotate_texts,
+    load_pipeline,
+)
 
 __all__ = [
     "ANNOTATION_FIELDS",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_MAX_CHARS",
+    "DEFAULT_MAX_RUN",
     "FORMATS",
+    "MAX_DEPTH",
     "PROBLEMS",
     "STDIO",
     "Annotation",
+    "Annotator",
     "Item",
     "Post",
     "Problem",
@@ -42,7 +62,9 @@ __all__ = [
     "default_errors_path",
     "input_format_of",
     "load_pipeline",
+    "prepare_resume",
     "read_posts",
     "record_line",
     "repair_output",
+    "run_problem",
 ]

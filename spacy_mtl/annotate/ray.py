@@ -12,8 +12,17 @@ directory every node can read) and annotates `batch_size` rows at a time as
 `spacy mtl annotate` does (spacy_mtl.annotate: the same text check, truncation,
 memory zone and record fields): a row keeps its columns and gains "cats" (a struct
 with one float per class) and "ents" (a list of {text, label, start_char, end_char}).
-Rows whose text is missing, null, not a string or empty are dropped, as the local
-command skips them; it is the local command that reports them line by line.
+Rows whose text is missing, null, not a string or empty, or whose runs of
+characters without whitespace would stall spaCy's tokenizer (`max_run`), are
+dropped, as the local command skips them; it is the local command that reports
+them line by line.
+
+What can be checked before the dataset is consumed is checked when `annotate` is
+called: that the pipeline is an installed package or a directory with a config.cfg
+(a mistyped name fails at once, not in every actor's constructor), and that the
+cluster has the GPUs an actor asks for. `annotate_files` also refuses an output
+that would overwrite its input or add to an existing directory, and writes into a
+temporary directory that takes the output's name only once every row is written.
 
 Ray is an optional dependency (`pip install "spacy-mtl[ray]"`), imported only here.
 """
@@ -21,7 +30,18 @@ Ray is an optional dependency (`pip install "spacy-mtl[ray]"`), imported only he
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
-from .read import DEFAULT_MAX_CHARS, input_format_of, text_problem, truncate
+from spacy.util import is_package
+
+from ..errors import Errors
+from ..files import atomic_dir, check_outputs
+from .read import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_MAX_RUN,
+    input_format_of,
+    run_problem,
+    text_problem,
+    truncate,
+)
 from .workers import DEFAULT_BATCH_SIZE, Model, annotate_texts, load_pipeline
 
 if TYPE_CHECKING:
@@ -33,8 +53,37 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ImportError("Ray is not installed: pip install 'spacy-mtl[ray]'") from None
+        raise ImportError(Errors.E210) from None
     return ray
+
+
+def check_model(model: Model) -> None:
+    """Refuse a pipeline that is neither an installed package nor a directory with a
+    config.cfg, before any actor tries to load it.
+
+    model (Model): an installed package's name or a pipeline directory.
+    RAISES (OSError): naming it.
+    """
+    if is_package(str(model)) or (Path(model) / "config.cfg").is_file():
+        return
+    raise OSError(Errors.E212.format(model=model))
+
+
+def error_message(error: BaseException) -> str:
+    """One line for an error that surfaced through Ray: the cause's, not Ray's traceback.
+
+    A task's error carries its cause; an actor that died in its constructor only
+    the cause's text, as the last line of its message.
+    """
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException) and cause is not error:
+        return error_message(cause)
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+def _is_remote(path: Union[str, Path]) -> bool:
+    return "://" in str(path)
 
 
 def cat_labels(nlp: Any) -> List[str]:
@@ -63,6 +112,8 @@ class PipelineActor:
     max_chars (int): annotate at most this many characters of a post; 0: all.
     num_threads (int): torch threads: the CPUs Ray reserved for the actor.
     use_gpu (bool): run on the GPU Ray gave the actor (its cuda:0).
+    max_run (int): drop a post whose runs without whitespace cost the tokenizer more
+        than one run of this many symbols (see `read.run_problem`); 0: no limit.
     """
 
     def __init__(
@@ -73,6 +124,7 @@ class PipelineActor:
         max_chars: int,
         num_threads: int,
         use_gpu: bool,
+        max_run: int = DEFAULT_MAX_RUN,
     ) -> None:
         import pyarrow as pa
         import torch
@@ -82,6 +134,7 @@ class PipelineActor:
         self.text_field = text_field
         self.batch_size = batch_size
         self.max_chars = max_chars
+        self.max_run = max_run
         # Explicit types: a batch without a single entity must give the same schema
         # as the others, or the blocks could not be written to one Parquet dataset.
         self.cats_type = pa.struct([(label, pa.float64()) for label in cat_labels(self.nlp)])
@@ -101,13 +154,15 @@ class PipelineActor:
 
         if self.text_field not in batch.column_names:
             raise ValueError(
-                f"The dataset has no column {self.text_field!r}: it has {batch.column_names}"
+                Errors.E211.format(text_field=self.text_field, columns=batch.column_names)
             )
         keep, texts = [], []
         for row, value in enumerate(batch.column(self.text_field).to_pylist()):
             if text_problem(value, self.text_field) is None:
-                keep.append(row)
-                texts.append(truncate(value, self.max_chars))
+                text = truncate(value, self.max_chars)
+                if run_problem(text, self.max_run) is None:
+                    keep.append(row)
+                    texts.append(text)
         annotations = annotate_texts(self.nlp, texts, self.batch_size)
         kept = batch.take(pa.array(keep, type=pa.int64()))
         kept = kept.select([name for name in kept.column_names if name not in ("cats", "ents")])
@@ -126,6 +181,7 @@ def annotate(
     num_cpus: float = 1,
     num_gpus: float = 0,
     max_chars: int = DEFAULT_MAX_CHARS,
+    max_run: int = DEFAULT_MAX_RUN,
 ) -> "ray.data.Dataset":
     """Annotate the posts of a Ray Dataset in a pool of actors.
 
@@ -138,10 +194,19 @@ def annotate(
     num_cpus (float): CPUs Ray reserves per actor; its torch threads (at least 1).
     num_gpus (float): GPUs per actor; above 0 the pipeline runs on the actor's GPU.
     max_chars (int): annotate at most this many characters of a post; 0: all.
+    max_run (int): drop a post whose runs without whitespace cost spaCy's tokenizer
+        more than one run of this many symbols (see `read.run_problem`); 0: no limit.
     RETURNS (ray.data.Dataset): the valid rows with "cats" and "ents" added (lazy:
         nothing runs until it is consumed or written).
+    RAISES (OSError): the pipeline is neither an installed package nor a directory
+        with a config.cfg; (ValueError): the cluster has fewer GPUs than `num_gpus`.
     """
     ray = _ray()
+    check_model(model)
+    if num_gpus > 0:
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if gpus < num_gpus:
+            raise ValueError(Errors.E213.format(num_gpus=num_gpus, gpus=gpus))
     return dataset.map_batches(
         PipelineActor,
         fn_constructor_kwargs={
@@ -151,6 +216,7 @@ def annotate(
             "max_chars": max_chars,
             "num_threads": max(1, int(num_cpus)),
             "use_gpu": num_gpus > 0,
+            "max_run": max_run,
         },
         batch_size=batch_size,
         batch_format="pyarrow",
@@ -188,15 +254,20 @@ def read(path: Union[str, Path], input_format: Optional[str] = None) -> "ray.dat
     return ray.data.read_text(str(path), **options)
 
 
-def write(dataset: "ray.data.Dataset", path: Union[str, Path]) -> None:
+def write(
+    dataset: "ray.data.Dataset", path: Union[str, Path], parquet: Optional[bool] = None
+) -> None:
     """Write with Ray Data's writers: Parquet files if `path` ends in .parquet, else JSONL files.
 
     dataset (ray.data.Dataset): the annotated rows.
     path (Union[str, Path]): the directory (or remote URI) to write the files into.
+    parquet (Optional[bool]): Parquet or JSONL; None: by `path`'s name.
     """
     # No CPU for the write tasks either, as for the read ones (see `read`).
     tasks = {"num_cpus": 0}
-    if str(path).endswith(".parquet"):
+    if parquet is None:
+        parquet = str(path).endswith(".parquet")
+    if parquet:
         dataset.write_parquet(str(path), ray_remote_args=tasks)
     else:
         # pandas writes the JSON: all characters as they are, floats to 15 digits
@@ -216,6 +287,7 @@ def annotate_files(
     num_cpus: float = 1,
     num_gpus: float = 0,
     max_chars: int = DEFAULT_MAX_CHARS,
+    max_run: int = DEFAULT_MAX_RUN,
     address: Optional[str] = None,
 ) -> None:
     """`spacy mtl annotate --ray`: read, annotate in actors, write, with Ray Data.
@@ -223,11 +295,31 @@ def annotate_files(
     Joins the Ray cluster at `address` (None: RAY_ADDRESS, else a new local
     instance) unless Ray is already initialised. The other arguments are those of
     `read`, `annotate` and `write`; for text input the post is the column "text".
+    Before Ray starts, the pipeline is loaded here once (so that every node must
+    be able to load it from the same name or path as this one) and a local output
+    refused if it would overwrite the input or add files to a directory that is not
+    empty; a local output is written into a temporary directory beside it, which
+    takes its name once every row is written: a failed run leaves nothing.
+
+    RAISES (ValueError, OSError): what is checked before Ray starts; what Ray raises
+        while it runs (ray.exceptions.RayError: see `error_message`).
     """
+    input_format = input_format_of(input_path, input_format)
+    check_model(model)
+    local = not _is_remote(output_path)
+    if local:
+        inputs = [Path(p) for p in (input_path, model) if not _is_remote(p)]
+        check_outputs([output_path], [path for path in inputs if path.exists()])
+        target = Path(output_path)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise ValueError(Errors.E214.format(path=output_path))
     ray = _ray()
+    # A pipeline that does not load fails here, in one line, before Ray starts: in
+    # the actors it would end in Ray's traceback of an actor that died.
+    load_pipeline(model)
     if not ray.is_initialized():
         ray.init(address=address)
-    column = "text" if input_format_of(input_path, input_format) == "text" else text_field
+    column = "text" if input_format == "text" else text_field
     annotated = annotate(
         read(input_path, input_format),
         model,
@@ -237,5 +329,11 @@ def annotate_files(
         num_cpus=num_cpus,
         num_gpus=num_gpus,
         max_chars=max_chars,
+        max_run=max_run,
     )
-    write(annotated, output_path)
+    if not local:
+        write(annotated, output_path)
+        return
+    # The format goes by the output's name, not the temporary directory's.
+    with atomic_dir(output_path, replace=True) as staging:
+        write(annotated, staging, parquet=str(output_path).endswith(".parquet"))

@@ -4,18 +4,28 @@
 into an entity × sentiment table: per entity (its text, case and spacing folded,
 and its label), the posts that mention it and how many of those fall in each
 class. A post counts once per entity however often it names it; its class is its
-most probable one. `write_report` writes the table as CSV (every entity) and
-Markdown (the most mentioned), and a PNG bar chart of the most mentioned with
-their sentiment split (matplotlib: `spacy-mtl[plot]`).
+most probable one. A line that is not such a record (not JSON, nested too deep to
+parse, "cats" that are not numbers) is counted as a bad line and left out.
+`write_report` writes the table as CSV (every entity) and Markdown (the most
+mentioned), and a PNG bar chart of the most mentioned with their sentiment split
+(matplotlib: `spacy-mtl[plot]`). All three are made before any is written, each
+through a temporary file: a failed run leaves what was there. A CSV cell that a
+spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
+return) is written with a ' in front.
 """
 
 import csv
+import io
 import json
+import math
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Tuple, Union
+
+from ..errors import Errors
+from ..files import atomic_file, check_outputs
 
 #: Colours of the chart's classes by name; other classes take matplotlib's cycle.
 COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
@@ -74,15 +84,23 @@ def read_annotated(path: Union[str, Path]) -> Iterator[object]:
                     continue
                 try:
                     yield json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     yield None
+
+
+def _probability(value: Any) -> bool:
+    # null is what annotate writes for a probability the pipeline gave as NaN.
+    if value is None:
+        return True
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def entity_sentiment(records: Iterable[object]) -> Tally:
     """Tally annotated records into the entity × sentiment table.
 
     records (Iterable[object]): parsed JSON lines; what is not a record with
-        "cats" (a dict) and "ents" (a list) counts as a bad line.
+        "cats" (a dict of finite numbers or nulls) and "ents" (a list) counts as a
+        bad line.
     RETURNS (Tally): the table.
     """
     classes: Dict[str, None] = {}
@@ -95,6 +113,7 @@ def entity_sentiment(records: Iterable[object]) -> Tally:
             isinstance(record, Mapping)
             and isinstance(record.get("cats"), Mapping)
             and isinstance(record.get("ents"), list)
+            and all(_probability(value) for value in record["cats"].values())
         ):
             bad += 1
             continue
@@ -125,15 +144,36 @@ def entity_sentiment(records: Iterable[object]) -> Tally:
     return Tally(list(classes), rows, posts, {label: per_class[label] for label in classes}, bad)
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula: a ' before a formula's start."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(tally: Tally) -> str:
+    """Every entity: text, label, posts, then the posts per class (text cells made safe)."""
+    file = io.StringIO(newline="")
+    writer = csv.writer(file)
+    writer.writerow([safe_cell(name) for name in ("entity", "label", "posts", *tally.classes)])
+    for row in tally.rows:
+        writer.writerow(
+            [
+                safe_cell(row.text),
+                safe_cell(row.label),
+                row.posts,
+                *(row.classes[label] for label in tally.classes),
+            ]
+        )
+    return file.getvalue()
+
+
 def write_csv(tally: Tally, path: Path) -> None:
-    """Every entity: text, label, posts, then the posts per class."""
-    with Path(path).open("w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["entity", "label", "posts", *tally.classes])
-        for row in tally.rows:
-            writer.writerow(
-                [row.text, row.label, row.posts, *(row.classes[label] for label in tally.classes)]
-            )
+    """Write `csv_text` to `path`, through a temporary file."""
+    with atomic_file(path, "wb") as file:
+        file.write(csv_text(tally).encode("utf-8"))
 
 
 def markdown(tally: Tally, top: int) -> str:
@@ -143,7 +183,8 @@ def markdown(tally: Tally, top: int) -> str:
         return f"{n} ({100 * n / total:.0f}%)" if total else "0"
 
     def escape(text: str) -> str:
-        return text.replace("|", "\\|")
+        # A line break would end the table's row.
+        return " ".join(text.split()).replace("|", "\\|")
 
     share = ", ".join(f"{label} {cell(n, tally.posts)}" for label, n in tally.per_class.items())
     lines = [
@@ -156,22 +197,22 @@ def markdown(tally: Tally, top: int) -> str:
     for row in tally.rows[:top]:
         cells = [cell(row.classes[label], row.posts) for label in tally.classes]
         lines.append(
-            f"| {escape(row.text)} | {row.label} | {row.posts} | " + " | ".join(cells) + " |"
+            f"| {escape(row.text)} | {escape(row.label)} | {row.posts} | "
+            + " | ".join(cells)
+            + " |"
         )
     return "\n".join(lines) + "\n"
 
 
-def draw_chart(tally: Tally, path: Path, top: int) -> None:
-    """A horizontal bar per entity (the `top` most mentioned), split by class."""
+def chart_png(tally: Tally, top: int) -> bytes:
+    """A horizontal bar per entity (the `top` most mentioned), split by class, as PNG bytes."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError(
-            "The report's chart needs matplotlib: pip install 'spacy-mtl[plot]'"
-        ) from None
+        raise ImportError(Errors.E216) from None
     rows = tally.rows[:top][::-1]
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * max(len(rows), 1)))
     names = [f"{row.text} ({row.label})" for row in rows]
@@ -190,8 +231,17 @@ def draw_chart(tally: Tally, path: Path, top: int) -> None:
     if tally.classes:
         ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
+    return png.getvalue()
+
+
+def draw_chart(tally: Tally, path: Path, top: int) -> None:
+    """Write `chart_png` to `path`, through a temporary file."""
+    png = chart_png(tally, top)
+    with atomic_file(path, "wb") as file:
+        file.write(png)
 
 
 def write_report(
@@ -205,18 +255,25 @@ def write_report(
     top (int): entities in the Markdown table and the chart.
     RETURNS (Tuple[Tally, Dict[str, Path]]): the tally, and the files by kind
         ("csv", "markdown", "chart").
+    RAISES (ValueError): an output that is, holds or lies inside the input, or no
+        annotated record; (ImportError): no matplotlib.
     """
-    tally = entity_sentiment(read_annotated(annotated))
-    if not tally.posts:
-        raise ValueError(f"{annotated}: no annotated records (JSON lines with 'cats' and 'ents')")
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "csv": output_dir / "entities.csv",
         "markdown": output_dir / "entities.md",
         "chart": output_dir / "entities.png",
     }
-    write_csv(tally, files["csv"])
-    files["markdown"].write_text(markdown(tally, top), encoding="utf-8")
-    draw_chart(tally, files["chart"], top)
+    check_outputs(files.values(), [] if str(annotated) == "-" else [annotated])
+    tally = entity_sentiment(read_annotated(annotated))
+    if not tally.posts:
+        raise ValueError(Errors.E215.format(path=annotated))
+    contents = {
+        "csv": csv_text(tally).encode("utf-8"),
+        "markdown": markdown(tally, top).encode("utf-8"),
+        "chart": chart_png(tally, top),
+    }
+    for kind, path in files.items():
+        with atomic_file(path, "wb") as file:
+            file.write(contents[kind])
     return tally, files

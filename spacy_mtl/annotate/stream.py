@@ -3,6 +3,12 @@
 This is what `spacy mtl annotate` runs: `read` turns the input's lines into posts
 and problems, `workers` annotates the posts a batch at a time, `output` writes the
 lines, reports the problems and resumes a killed run.
+
+Nothing is written before everything has been checked: the outputs against the
+inputs (`spacy_mtl.files.check_outputs`: neither OUTPUT nor the problem file may be,
+hold or lie inside the input, the pipeline or each other), the pipeline loaded, the
+input opened (a CSV header read) and, with `resume`, the output found to be a run's
+over this input. Only then is the output opened, or cut back to its whole lines.
 """
 
 import sys
@@ -16,18 +22,20 @@ from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 from tqdm import tqdm
 
-from .output import (
-    ANNOTATION_FIELDS,
-    ProblemLog,
-    check_resume,
-    default_errors_path,
-    record_line,
-    repair_output,
-    skip_posts,
-    trim_problems,
+from ..errors import Errors, Warnings
+from ..files import check_outputs
+from .output import ANNOTATION_FIELDS, ProblemLog, default_errors_path, prepare_resume, record_line
+from .read import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_MAX_RUN,
+    STDIO,
+    Item,
+    Post,
+    Problem,
+    input_format_of,
+    read_posts,
 )
-from .read import DEFAULT_MAX_CHARS, STDIO, Item, Post, Problem, input_format_of, read_posts
-from .workers import DEFAULT_BATCH_SIZE, Model, annotate_batches
+from .workers import DEFAULT_BATCH_SIZE, Annotator, Model
 
 
 @dataclass
@@ -79,6 +87,7 @@ def annotate_file(
     n_process: int = 1,
     gpu_id: int = -1,
     max_chars: int = DEFAULT_MAX_CHARS,
+    max_run: int = DEFAULT_MAX_RUN,
     line_field: Optional[str] = None,
     errors_path: Optional[Union[str, Path]] = None,
     resume: bool = False,
@@ -93,72 +102,79 @@ def annotate_file(
     input_format (Optional[str]): "jsonl", "csv" or "text"; None: by extension.
     text_field (str): the field (JSONL) or column (CSV) that holds the post.
     batch_size (int): posts per batch: per nlp.pipe call, memory zone and write.
-    n_process (int): processes that annotate (see `annotate_batches`).
+    n_process (int): processes that annotate (see `Annotator`).
     gpu_id (int): a resolved GPU id, -1 for the CPU.
     max_chars (int): annotate at most this many characters of a post; 0: all.
+    max_run (int): skip a post whose runs without whitespace would cost spaCy's
+        tokenizer more than one run of this many symbols (reported, see
+        `read.run_problem`); 0: no limit.
     line_field (Optional[str]): also write each post's input line number in this field.
     errors_path (Optional[Union[str, Path]]): the problem file (JSON lines); None:
         `default_errors_path(output_path)`; "-": stderr.
-    resume (bool): continue an output file that a killed run left.
+    resume (bool): continue an output file that a killed run left: refused, with
+        nothing changed, unless its last line annotates the input's matching post.
     progress (bool): draw a progress bar (posts, posts/s) on stderr.
     code_path (Optional[Path]): a file with registered functions the pipeline needs
         (imported by workers; with n_process 1 the caller imports it).
     RETURNS (Stats): what the run did.
+    RAISES (ValueError): a bad argument, an output that would overwrite an input, an
+        output that `resume` cannot continue; (OSError): a pipeline or input that
+        cannot be read.
     """
     start = time.perf_counter()
     input_format = input_format_of(input_path, input_format)
-    if batch_size < 1 or n_process < 1 or max_chars < 0:
-        raise ValueError("batch_size and n_process must be at least 1, max_chars at least 0")
+    if batch_size < 1 or n_process < 1 or max_chars < 0 or max_run < 0:
+        raise ValueError(
+            Errors.E206.format(
+                batch_size=batch_size, n_process=n_process, max_chars=max_chars, max_run=max_run
+            )
+        )
     output = None if str(output_path) == STDIO else Path(output_path)
     if output is None and resume:
-        raise ValueError("--resume needs an output file: it continues where the file ends")
+        raise ValueError(Errors.E207)
     problems_path = default_errors_path(output_path) if errors_path is None else errors_path
-    problems_path = (
-        None if problems_path is None or str(problems_path) == STDIO else Path(problems_path)
+    problems = None if problems_path is None or str(problems_path) == STDIO else Path(problems_path)
+    inputs = [Path(p) for p in (input_path, model, code_path) if p is not None and str(p) != STDIO]
+    check_outputs(
+        [path for path in (output, problems) if path is not None],
+        [path for path in inputs if path.exists()],
     )
-    done = repair_output(output) if resume and output is not None and output.exists() else 0
-    stats = Stats(resumed=done)
+    stats = Stats()
     with ExitStack() as stack:
+        # The input first (a missing file, a CSV header without the text column fail
+        # at once), then the pipeline, then the outputs.
         source = (
             sys.stdin.buffer
             if str(input_path) == STDIO
             else stack.enter_context(open(input_path, "rb"))
         )
-        items = read_posts(source, input_format, text_field=text_field, max_chars=max_chars)
-        if resume and output is not None:
-            last_line = 0
-            if done:
-                last = skip_posts(items, done, output)
-                check_resume(output, last, "text" if input_format == "text" else text_field)
-                last_line = last.line
-            if problems_path is not None:
-                trim_problems(problems_path, last_line)
-        mode = "ab" if resume else "wb"
-        log = ProblemLog(
-            None if problems_path is None else stack.enter_context(open(problems_path, mode))
+        items = read_posts(
+            source, input_format, text_field=text_field, max_chars=max_chars, max_run=max_run
         )
+        annotator = stack.enter_context(
+            Annotator(
+                model,
+                batch_size=batch_size,
+                n_process=n_process,
+                gpu_id=gpu_id,
+                code_path=code_path,
+            )
+        )
+        if resume and output is not None:
+            stats.resumed = prepare_resume(output, problems, items, line_field)
+        mode = "ab" if resume else "wb"
+        log = ProblemLog(None if problems is None else stack.enter_context(open(problems, mode)))
         out = sys.stdout.buffer if output is None else stack.enter_context(open(output, mode))
         bar = stack.enter_context(
             tqdm(disable=not progress, unit=" posts", file=sys.stderr, dynamic_ncols=True)
         )
         batches = _batches(items, batch_size, log.report)
         replaced = set(ANNOTATION_FIELDS) | ({line_field} if line_field else set())
-        for batch, annotations in annotate_batches(
-            batches,
-            model,
-            batch_size=batch_size,
-            n_process=n_process,
-            gpu_id=gpu_id,
-            code_path=code_path,
-        ):
+        for batch, annotations in annotator.annotate(batches):
             if replaced:
                 for post in batch:
                     for name in replaced & post.record.keys():
-                        warnings.warn(
-                            f"Input line {post.line} has a field {name!r}: the annotation replaces it, "
-                            "there and on every later line",
-                            stacklevel=2,
-                        )
+                        warnings.warn(Warnings.W020.format(line=post.line, name=name), stacklevel=2)
                         replaced.discard(name)
             lines = [
                 record_line(post, annotation, line_field)

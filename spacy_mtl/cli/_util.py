@@ -11,6 +11,7 @@ from thinc.api import ConfigValidationError
 from wasabi import msg
 
 from ..device import resolve_gpu_id
+from ..errors import Errors
 
 GPU_HELP = "'auto': GPU 0 if cupy and torch can both use it, else the CPU; -1: the CPU; N: GPU N"
 CODE_HELP = "Path to a Python file with additional code (registered functions) to import first"
@@ -38,11 +39,11 @@ def import_code(code_path: Optional[Path]) -> None:
     if code_path is None:
         return
     if not Path(code_path).exists():
-        msg.fail("Path to Python code not found", code_path, exits=1)
+        msg.fail(Errors.E279.format(path=code_path), exits=1)
     try:
         import_file("python_code", code_path)
     except Exception as error:
-        msg.fail(f"Couldn't load Python code: {code_path}", error, exits=1)
+        msg.fail(Errors.E280.format(path=code_path, error=error), exits=1)
 
 
 def non_finite_values(config: Mapping[str, Any], prefix: str = "") -> List[Tuple[str, float]]:

@@ -10,6 +10,7 @@ is spacy_mtl.annotate.ray's. Messages go to stderr: stdout may be the annotated 
 """
 
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Optional
@@ -20,11 +21,13 @@ from wasabi import msg
 from ..annotate import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_CHARS,
+    DEFAULT_MAX_RUN,
     STDIO,
     annotate_file,
     default_errors_path,
 )
-from ..device import describe_device, resolve_gpu_id
+from ..device import check_device, describe_device, resolve_gpu_id
+from ..errors import Errors
 from . import mtl_cli
 from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code
 
@@ -33,6 +36,10 @@ def _say(kind: str, text: str, exits: Optional[int] = None) -> None:
     # wasabi prints to stdout, which may carry the annotated stream.
     with redirect_stdout(sys.stderr):
         getattr(msg, kind)(text, exits=exits)
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 @mtl_cli.command("annotate")
@@ -76,6 +83,12 @@ def annotate_cli(
         min=0,
         help="Annotate a longer post on its first MAX_CHARS characters (reported, not skipped); 0: no limit",
     ),
+    max_run: int = typer.Option(
+        DEFAULT_MAX_RUN,
+        "--max-run",
+        min=0,
+        help="Skip (and report) a post that would stall spaCy's tokenizer: runs without whitespace full of symbols (5,000 '#' or emoji) cost it time that grows with a run's length times its symbols, and the post's runs may cost at most as much as one run of MAX_RUN symbols; 0: no limit",
+    ),
     errors_path: Optional[str] = typer.Option(
         None,
         "--errors",
@@ -113,19 +126,19 @@ def annotate_cli(
     """
     Annotate a stream of posts with a pipeline: one JSON line per post with its
     input fields, "cats" (every class's probability) and "ents" (text, label,
-    start_char, end_char), in input order, with bounded memory. A bad line
-    (not UTF-8, malformed JSON or CSV, no text, an empty post) is skipped and
-    reported with its line number; a post longer than --max-chars is annotated
-    on its first MAX_CHARS characters. After a kill, the same command with
-    --resume finishes the output with no line missing or twice.
+    start_char, end_char), in input order, with bounded memory, in strict JSON. A
+    bad line (not UTF-8, malformed JSON or CSV, NaN or Infinity, nested too deep,
+    no text, an empty post, a post that would stall the tokenizer: see --max-run)
+    is skipped and reported with its line number; a post longer than --max-chars
+    is annotated on its first MAX_CHARS characters. Nothing is written before the
+    pipeline has loaded, and an output that is the input (or the other output) is
+    refused. After a kill, the same command with --resume finishes the output
+    with no line missing or twice; it changes nothing unless the output's last
+    line is the annotation of the matching input post.
     """
     if use_ray:
         if resume or errors_path or line_field or STDIO in (input_path, output_path):
-            _say(
-                "fail",
-                "--ray reads and writes with Ray Data: it has no --resume, --errors, --line-field or '-'",
-                1,
-            )
+            _say("fail", Errors.E276, 1)
         _annotate_with_ray(
             model,
             input_path,
@@ -135,6 +148,7 @@ def annotate_cli(
             batch_size,
             n_process,
             max_chars,
+            max_run,
             ray_address,
             ray_cpus,
             ray_gpus,
@@ -142,6 +156,10 @@ def annotate_cli(
         return
     import_code(code_path)
     device = resolve_gpu_id(gpu_id)
+    try:
+        check_device(device)
+    except ValueError as error:
+        _say("fail", _one_line(error), 1)
     where = (
         describe_device(device)
         if n_process == 1
@@ -159,6 +177,7 @@ def annotate_cli(
             n_process=n_process,
             gpu_id=device,
             max_chars=max_chars,
+            max_run=max_run,
             line_field=line_field,
             errors_path=errors_path,
             resume=resume,
@@ -171,8 +190,8 @@ def annotate_cli(
             f"Interrupted: {output_path} ends with whole lines; the same command with --resume goes on",
             130,
         )
-    except (OSError, ValueError) as error:
-        _say("fail", " ".join(str(error).split()) or type(error).__name__, 1)
+    except (OSError, ValueError, BrokenProcessPool) as error:
+        _say("fail", _one_line(error), 1)
     problems = errors_path if errors_path is not None else default_errors_path(output_path)
     where_problems = "stderr" if problems is None or str(problems) == STDIO else str(problems)
     resumed = f" after the {stats.resumed:,} already there" if stats.resumed else ""
@@ -194,13 +213,14 @@ def _annotate_with_ray(
     batch_size: int,
     concurrency: int,
     max_chars: int,
+    max_run: int,
     address: Optional[str],
     num_cpus: float,
     num_gpus: float,
 ) -> None:
-    try:
-        from ..annotate.ray import annotate_files
+    from ..annotate.ray import annotate_files, error_message
 
+    try:
         annotate_files(
             model,
             input_path,
@@ -212,8 +232,15 @@ def _annotate_with_ray(
             num_cpus=num_cpus,
             num_gpus=num_gpus,
             max_chars=max_chars,
+            max_run=max_run,
             address=address,
         )
-    except (ImportError, OSError, ValueError) as error:
-        _say("fail", " ".join(str(error).split()) or type(error).__name__, 1)
+    except Exception as error:
+        # What Ray raises while it runs (an actor that died loading the pipeline, a
+        # task's error) holds a traceback in its message: its cause's line is enough.
+        if not isinstance(error, (ImportError, OSError, ValueError)) and not type(
+            error
+        ).__module__.startswith("ray."):
+            raise
+        _say("fail", _one_line(error_message(error)), 1)
     _say("good", f"Annotated {input_path} into {output_path} with {concurrency} Ray actor(s)")

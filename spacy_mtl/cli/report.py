@@ -10,6 +10,7 @@ import typer
 from wasabi import msg
 
 from ..annotate.report import write_report
+from ..errors import Errors
 from . import mtl_cli
 
 
@@ -36,14 +37,17 @@ def report_cli(
     Tally annotated posts per entity and sentiment: entities.csv (every entity:
     the posts that mention it, per class), entities.md (the most mentioned, with
     shares) and entities.png (their bars, split by sentiment). A post counts once
-    per entity; its sentiment is its most probable class.
+    per entity; its sentiment is its most probable class. Lines that are not
+    annotated records (not JSON, "cats" that are not numbers) are counted and left
+    out. The files are written whole or not at all, never over the input; a CSV
+    cell that a spreadsheet would run as a formula gets a ' in front.
     """
     if annotated != "-" and not Path(annotated).exists():
-        msg.fail("Annotated file not found", annotated, exits=1)
+        msg.fail(Errors.E277.format(path=annotated), exits=1)
     try:
         tally, files = write_report(annotated, output_dir, top)
     except (ImportError, OSError, ValueError) as error:
-        msg.fail(str(error), exits=1)
+        msg.fail(" ".join(str(error).split()) or type(error).__name__, exits=1)
     rows = [
         (row.text, row.label, row.posts, *(row.classes[label] for label in tally.classes))
         for row in tally.rows[:10]

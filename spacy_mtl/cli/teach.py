@@ -18,6 +18,8 @@ from wasabi import msg
 
 from ..device import resolve_gpu_id, use_device
 from ..distill.teach import check_teachers, teach_docs, teacher_components
+from ..errors import Errors
+from ..files import atomic_file, check_outputs
 from . import mtl_cli
 from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code
 
@@ -56,29 +58,33 @@ def teach_cli(
     on every doc: the entity teacher's entities on the sentiment docs, the
     sentiment teacher's class distribution on the entity docs, and each teacher's
     view of its own gold docs (for teacher annealing). The same input, teachers and
-    device give the same bytes; the output is written whole or not at all.
+    device give the same bytes; the output is written whole or not at all, and
+    never over the corpus, a teacher or the --code file.
     """
-    import_code(code_path)
-    use_device(resolve_gpu_id(gpu_id))
+    given = [input_path, *(Path(t) for t in teachers), *([code_path] if code_path else [])]
     try:
+        check_outputs([output_path], [path for path in given if path.exists()])
+    except ValueError as error:
+        msg.fail(" ".join(str(error).split()), exits=1)
+    import_code(code_path)
+    try:
+        use_device(resolve_gpu_id(gpu_id))
         nlps = [spacy.load(teacher) for teacher in teachers]
         check_teachers(nlps)
     except (OSError, ValueError) as error:
-        msg.fail(str(error), exits=1)
+        msg.fail(" ".join(str(error).split()), exits=1)
     for teacher, nlp in zip(teachers, nlps):
         taught = ", ".join(f"'{name}' ({kind})" for name, kind in teacher_components(nlp).items())
         msg.info(f"Teacher {teacher}: {taught}")
     try:
         docs = list(DocBin().from_disk(input_path).get_docs(nlps[0].vocab))
     except Exception as error:  # DocBin raises what msgpack and zlib raise
-        msg.fail(f"{input_path} is not a readable .spacy file: {error}", exits=1)
+        msg.fail(Errors.E278.format(path=input_path, error=error), exits=1)
     out = DocBin(store_user_data=True)
     for done, doc in enumerate(teach_docs(nlps, docs, batch_size=batch_size), 1):
         out.add(doc)
         if done % PROGRESS_EVERY == 0 or done == len(docs):
             msg.text(f"  {done:,} / {len(docs):,} docs", show=True)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = output_path.with_name(output_path.name + ".partial")
-    out.to_disk(partial)
-    partial.replace(output_path)
+    with atomic_file(output_path) as file:
+        file.write(out.to_bytes())
     msg.good(f"Saved {len(out):,} docs with teacher targets to {output_path}")

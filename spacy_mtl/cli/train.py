@@ -17,7 +17,7 @@ from spacy.training.loop import train as train_nlp
 from wasabi import msg
 
 from ..compat import parse_config_overrides, show_validation_error
-from ..device import describe_device, resolve_gpu_id, use_device
+from ..device import check_device, describe_device, resolve_gpu_id, use_device
 from . import mtl_cli
 from ._util import (
     CODE_HELP,
@@ -91,22 +91,23 @@ def train(
         traceback instead of one line.
     """
 
-    config_path = util.ensure_path(config_path)
-    output_path = util.ensure_path(output_path)
-    if not config_path or (str(config_path) != "-" and not config_path.exists()):
+    config_path = Path(config_path)
+    output_dir = None if output_path is None else Path(output_path)
+    if not str(config_path) or (str(config_path) != "-" and not config_path.exists()):
         msg.fail("Config file not found", config_path, exits=1)
     try:
         device = resolve_gpu_id(gpu_id)
+        check_device(device)
     except ValueError as error:
-        msg.fail(str(error), exits=1)
+        msg.fail(" ".join(str(error).split()), exits=1)
     msg.info(f"Training on {describe_device(device)}")
-    if not output_path:
+    if output_dir is None:
         msg.info("No output directory provided")
     else:
-        if not output_path.exists():
-            output_path.mkdir(parents=True)
-            msg.good(f"Created output directory: {output_path}")
-        msg.info(f"Saving to output directory: {output_path}")
+        if not output_dir.exists():
+            output_dir.mkdir(parents=True)
+            msg.good(f"Created output directory: {output_dir}")
+        msg.info(f"Saving to output directory: {output_dir}")
     use_device(device)
     with show_validation_error(config_path):
         config = util.load_config(config_path, overrides=overrides, interpolate=False)
@@ -122,4 +123,4 @@ def train(
         nlp = init_nlp(config, use_gpu=device)
     msg.good("Initialized pipeline")
     msg.divider("Training pipeline")
-    train_nlp(nlp, output_path, use_gpu=device, stdout=sys.stdout, stderr=sys.stderr)
+    train_nlp(nlp, output_dir, use_gpu=device, stdout=sys.stdout, stderr=sys.stderr)

@@ -20,6 +20,8 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from spacy.tokens import Doc, Span
 
+from ..errors import Errors
+
 TEACHER_CATS = "teacher_cats"
 TEACHER_ENTS = "teacher_ents"
 
@@ -51,7 +53,7 @@ def set_teacher_cats(doc: Doc, cats: Dict[str, float]) -> None:
     """
     bad = {label: value for label, value in cats.items() if not 0.0 <= float(value) <= 1.0}
     if bad:
-        raise ValueError(f"teacher cats must lie in [0, 1], got {bad} on {doc.text[:40]!r}")
+        raise ValueError(Errors.E250.format(bad=bad, text=doc.text[:40]))
     merged = teacher_cats(doc) or {}
     merged.update({label: float(value) for label, value in cats.items()})
     doc._.set(TEACHER_CATS, merged)
@@ -61,7 +63,5 @@ def set_teacher_ents(doc: Doc, ents: Iterable[Span]) -> None:
     """Set the NER teacher's entities on `doc` (spans of a doc with the same tokens)."""
     spans = tuple((ent.start, ent.end, ent.label_) for ent in ents)
     if any(end > len(doc) for _, end, _ in spans):
-        raise ValueError(
-            f"teacher entities {spans} run past the {len(doc)} tokens of {doc.text[:40]!r}"
-        )
+        raise ValueError(Errors.E251.format(spans=spans, n=len(doc), text=doc.text[:40]))
     doc._.set(TEACHER_ENTS, spans)

@@ -2,12 +2,13 @@
 teacher targets (`spacy mtl teach`). Gold is never changed; see `targets`.
 """
 
-from typing import Dict, Iterator, Sequence
+from typing import Dict, Iterator, List, Sequence, Tuple, cast
 
 from spacy.language import Language
 from spacy.pipeline import EntityRecognizer, TextCategorizer
 from spacy.tokens import Doc, Span
 
+from ..errors import Errors
 from .targets import set_teacher_cats, set_teacher_ents
 
 
@@ -23,6 +24,11 @@ def teacher_components(nlp: Language) -> Dict[str, str]:
         elif isinstance(component, EntityRecognizer):
             found[name] = "ents"
     return found
+
+
+def _labels(nlp: Language, name: str) -> Tuple[str, ...]:
+    """The labels of a text classifier that `teacher_components` found."""
+    return tuple(cast(TextCategorizer, nlp.get_pipe(name)).labels)
 
 
 def teach_docs(
@@ -51,7 +57,7 @@ def teach_docs(
         for (nlp, wanted, _), taught in zip(streams, predictions):
             for name, kind in wanted.items():
                 if kind == "cats":
-                    labels = nlp.get_pipe(name).labels
+                    labels = _labels(nlp, name)
                     set_teacher_cats(doc, {label: taught.cats[label] for label in labels})
                 else:
                     set_teacher_ents(
@@ -62,24 +68,21 @@ def teach_docs(
 
 def check_teachers(teachers: Sequence[Language]) -> None:
     """Raise unless the teachers teach something, one NER and disjoint labels at most."""
-    ner, labels = [], {}
+    ner: List[str] = []
+    labels: Dict[str, str] = {}
     for i, nlp in enumerate(teachers):
         wanted = teacher_components(nlp)
         if not wanted:
-            raise ValueError(
-                f"teacher {i + 1} ({nlp.meta.get('name')}) has no textcat or NER component to teach with"
-            )
+            raise ValueError(Errors.E252.format(i=i + 1, name=nlp.meta.get("name")))
         for name, kind in wanted.items():
             if kind == "ents":
                 ner.append(f"teacher {i + 1}: '{name}'")
                 continue
-            for label in nlp.get_pipe(name).labels:
+            for label in _labels(nlp, name):
                 if label in labels:
                     raise ValueError(
-                        f"label {label!r} is taught twice: by {labels[label]} and by teacher {i + 1}: '{name}'"
+                        Errors.E253.format(label=label, first=labels[label], i=i + 1, name=name)
                     )
                 labels[label] = f"teacher {i + 1}: '{name}'"
     if len(ner) > 1:
-        raise ValueError(
-            f"more than one NER teacher ({', '.join(ner)}); a doc takes one teacher's entities"
-        )
+        raise ValueError(Errors.E254.format(teachers=", ".join(ner)))

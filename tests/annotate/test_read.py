@@ -94,7 +94,9 @@ def test_csv_records_problems_and_multiline_fields():
 
 
 def test_csv_header_without_the_text_column_fails_at_once():
-    with pytest.raises(ValueError, match="CSV header has no column 'text': it has 'id', 'body'"):
+    with pytest.raises(
+        ValueError, match=r"\[E205\] CSV header has no column 'text': it has 'id', 'body'"
+    ):
         read_posts([b"id,body\n", b"1,hello\n"], "csv")
     (post,) = items(b"id,body\n1,hello\n", "csv", text_field="body")
     assert post.text == "hello"
@@ -106,9 +108,111 @@ def test_formats_by_extension_or_flag():
     assert input_format_of("posts.csv") == "csv"
     assert input_format_of("posts.txt") == "text"
     assert input_format_of("-", "text") == "text"
-    with pytest.raises(ValueError, match="Reading stdin needs its format"):
+    with pytest.raises(ValueError, match=r"\[E201\]"):
         input_format_of("-")
-    with pytest.raises(ValueError, match="extension '.json' names no input format"):
+    with pytest.raises(ValueError, match=r"\[E202\] posts.json: extension '.json' names no input"):
         input_format_of("posts.json")
     assert default_errors_path("out/annotated.jsonl").as_posix() == "out/annotated.errors.jsonl"
     assert default_errors_path("-") is None
+
+
+@pytest.mark.parametrize("depth", [150, 1_000, 100_000])
+def test_json_nested_too_deep_is_a_problem_and_the_next_line_is_read(depth):
+    # Python's parser ends in a RecursionError near a depth of 1,000 (issue 28, item 5),
+    # and a record that it still parses can fail to be written again, deeper in the stack.
+    deep = b'{"text": "deep", "x": ' + b"[" * depth + b"]" * depth + b"}\n"
+    found = items(deep + b'{"text": "the next post"}\n', "jsonl")
+    assert [(i.line, getattr(i, "kind", "post")) for i in found] == [(1, "too_deep"), (2, "post")]
+    assert found[0].skipped and found[1].text == "the next post"
+    # As deep as allowed (MAX_DEPTH, 100: the record's object and 99 lists) is a post.
+    ok = b'{"text": "ok", "x": ' + b"[" * 99 + b"]" * 99 + b"}\n"
+    assert isinstance(items(ok, "jsonl")[0], Post)
+    assert isinstance(items(b"[" * 101 + b"]" * 101, "jsonl")[0], Problem)
+
+
+def test_nan_and_infinity_are_not_json_and_never_reach_the_output():
+    lines = [
+        b'{"text": "a", "score": NaN}',
+        b'{"text": "b", "score": Infinity}',
+        b'{"text": "c", "score": -Infinity}',
+        b'{"text": "d", "score": 1e400}',
+        b'{"text": "e", "score": 1.5e300}',
+    ]
+    found = items(b"\n".join(lines), "jsonl")
+    assert [getattr(i, "kind", "post") for i in found] == ["malformed_json"] * 4 + ["post"]
+    assert "NaN is not JSON" in found[0].message and "beyond the range" in found[3].message
+
+
+def test_csv_field_over_the_csv_limit_does_not_shift_the_next_records():
+    # A quoted field over csv's 131,072 characters, with line breaks: csv stops in its
+    # middle and reads the rest as records, inventing "then, a fake row" (issue 28, item 9).
+    big = "x" * 140_000 + "\nthen, a fake row\n" + "y" * 10
+    data = (
+        b'id,text\n1,"first post"\n2,"'
+        + big.encode()
+        + b'"\n3,"the real next post"\n4,"caf\xc3\xa9, and a ""quote"""\n'
+    )
+    found = items(data, "csv")
+    assert [(i.line, getattr(i, "kind", "post")) for i in found] == [
+        (2, "post"),
+        (3, "malformed_csv"),
+        (6, "post"),
+        (7, "post"),
+    ]
+    assert "field larger than field limit" in found[1].message
+    assert [i.record for i in found if isinstance(i, Post)] == [
+        {"id": "1", "text": "first post"},
+        {"id": "3", "text": "the real next post"},
+        {"id": "4", "text": 'café, and a "quote"'},
+    ]
+
+
+def test_csv_record_too_long_to_keep_or_unterminated_is_one_problem():
+    # Over what every column at csv's limit could hold, a record is read to its end
+    # without being kept, and reported once.
+    huge = b'1,"' + b"z\n" * 300_000 + b'"\n2,"after it"\n'
+    found = items(b"id,text\n" + huge + b'3,"unterminated\n4,swallowed\n', "csv")
+    assert [(i.line, getattr(i, "kind", "post")) for i in found] == [
+        (2, "malformed_csv"),
+        (300_003, "post"),
+        (300_004, "malformed_csv"),
+    ]
+    assert "a record of over" in found[0].message and found[0].snippet.startswith('1,"z')
+    assert "a quote is not closed" in found[2].message
+    # A quote inside an unquoted field is a character, as csv reads it.
+    (post,) = items(b'id,text\n1,say "hi\n', "csv")
+    assert post.text == 'say "hi'
+
+
+@pytest.mark.parametrize(
+    "text", ["#" * 10_000, "\U0001f600" * 5_000, "'s" * 5_000, "._" * 5_000, ("%" * 400 + " ") * 20]
+)
+def test_a_post_that_would_stall_the_tokenizer_is_skipped_and_reported(text):
+    # spaCy's tokenizer takes time that grows with the square of a run of affixes
+    # ('#', emoji): such a post within --max-chars could stall the stream (issue 28).
+    for data, fmt in [
+        (json.dumps({"text": text}).encode(), "jsonl"),
+        (b"text\n" + text.encode(), "csv"),
+        (text.encode(), "text"),
+    ]:
+        (problem,) = items(data, fmt)
+        assert (problem.kind, problem.skipped) == ("long_run", True)
+    (post,) = items(json.dumps({"text": text}).encode(), "jsonl", max_run=0)
+    assert post.text == text
+
+
+@pytest.mark.parametrize(
+    "text", ["x" * 20_000, "\u4e2d" * 9_000, "#" * 300 + " ok", "a b " * 5_000]
+)
+def test_long_runs_of_letters_and_short_runs_of_symbols_are_posts(text):
+    (post,) = items(json.dumps({"text": text}).encode(), "jsonl", max_chars=0)
+    assert post.text == text
+
+
+def test_reader_errors_have_codes():
+    with pytest.raises(ValueError, match=r"\[E200\]"):
+        input_format_of("posts.txt", "xml")
+    with pytest.raises(ValueError, match=r"\[E203\]"):
+        read_posts([b'"a","b\n'], "csv")
+    with pytest.raises(ValueError, match=r"\[E204\]"):
+        read_posts([b"id,t\xffext\n"], "csv")

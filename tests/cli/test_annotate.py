@@ -139,19 +139,51 @@ def test_stdin_to_stdout_with_problems_on_stderr(tiny_pipeline, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["posts.json", "out.jsonl"], "extension '.json' names no input format"),
-        (["posts.txt", "-", "--resume"], "--resume needs an output file"),
-        (["-", "out.jsonl"], "Reading stdin needs its format"),
-        (["posts.txt", "out.jsonl", "--ray", "--resume"], "--ray reads and writes with Ray Data"),
+        (["posts.json", "out.jsonl"], "[E202] posts.json: extension '.json' names no input format"),
+        (["posts.txt", "-", "--resume"], "[E207] --resume needs an output file"),
+        (["-", "out.jsonl"], "[E201] Reading stdin needs its format"),
+        (["posts.txt", "out.jsonl", "--ray", "--resume"], "[E276] --ray reads and writes with Ray"),
+        (["posts.txt", "posts.txt"], "[E270] The output posts.txt is, holds or lies inside"),
+        (["posts.txt", "out.jsonl", "--errors", "posts.txt"], "[E270] The output posts.txt"),
+        (["posts.txt", "out.jsonl", "--errors", "out.jsonl"], "[E271] The outputs out.jsonl"),
+        (["posts.txt", "out.parquet", "--ray"], "[E214] out.parquet exists and is not empty"),
     ],
 )
 def test_refusals_are_one_line(tiny_pipeline, tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "posts.txt").write_text("a post\n", encoding="utf-8")
+    (tmp_path / "out.parquet").mkdir()
+    (tmp_path / "out.parquet" / "part-0.parquet").write_bytes(b"a run before")
     with pytest.raises(SystemExit) as exit:
         main(["annotate", tiny_pipeline, *args, "--gpu-id", "-1"])
     assert exit.value.code == 1
-    assert message in " ".join(capsys.readouterr().err.split())
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split()) and "Traceback" not in err
+    # Nothing was written, nothing replaced: the output given as the input above
+    # was truncated to 0 bytes (issue 28, items 1 and 7).
+    assert (tmp_path / "posts.txt").read_text(encoding="utf-8") == "a post\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet", "posts.txt"]
+    assert (tmp_path / "out.parquet" / "part-0.parquet").read_bytes() == b"a run before"
+
+
+def test_ray_with_a_pipeline_that_does_not_exist_is_one_line_and_leaves_nothing(tmp_path, capsys):
+    # Ray started, every actor failed in its constructor with retries logged, 214
+    # lines ended in a traceback, and an empty output directory stayed (issue 28, item 12).
+    (tmp_path / "posts.jsonl").write_text('{"text": "a post"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exit:
+        main(
+            [
+                "annotate",
+                str(tmp_path / "no_such_pipeline"),
+                str(tmp_path / "posts.jsonl"),
+                str(tmp_path / "annotated"),
+                "--ray",
+            ]
+        )
+    assert exit.value.code == 1
+    err = capsys.readouterr().err
+    assert "[E212] Can't find the pipeline" in " ".join(err.split()) and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts.jsonl"]
 
 
 def test_a_pipeline_that_does_not_load_is_one_line(tmp_path, capsys):
@@ -169,3 +201,19 @@ def test_a_pipeline_that_does_not_load_is_one_line(tmp_path, capsys):
         )
     err = capsys.readouterr().err
     assert "[E050] Can't find model" in err and "Traceback" not in err
+
+
+def test_ray_with_a_pipeline_that_does_not_load_is_one_line_before_ray_starts(tmp_path, capsys):
+    # It passes the check of its name (a directory with a config.cfg) and would fail
+    # in every actor, in Ray's traceback of an actor that died: it is loaded first.
+    broken = tmp_path / "broken_pipeline"
+    broken.mkdir()
+    (broken / "config.cfg").write_text('[nlp]\nlang = "en"\n')
+    (tmp_path / "posts.jsonl").write_text('{"text": "a post"}\n', encoding="utf-8")
+    args = [str(broken), str(tmp_path / "posts.jsonl"), str(tmp_path / "annotated"), "--ray"]
+    with pytest.raises(SystemExit) as exit:
+        main(["annotate", *args])
+    assert exit.value.code == 1
+    err = capsys.readouterr().err
+    assert "[E053] Could not read meta.json" in " ".join(err.split()) and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken_pipeline", "posts.jsonl"]

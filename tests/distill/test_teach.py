@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
+from spacy.tokens import DocBin, Span
 
 from spacy_mtl.distill import teach_docs, teacher_cats, teacher_ents
 
@@ -56,7 +56,7 @@ def test_teach_refuses_teachers_that_cannot_teach_or_overlap(tiny_pipeline, tmp_
     blank = tmp_path / "blank"
     spacy.blank("en").to_disk(blank)
     result = teach(str(paths["ner"]), str(tmp_path / "out.spacy"), "--teacher", str(blank))
-    assert result.returncode == 1 and "has no textcat or NER component" in one_line(result.stdout)
+    assert result.returncode == 1 and "[E252] teacher 1" in one_line(result.stdout)
     result = teach(
         str(paths["ner"]),
         str(tmp_path / "out.spacy"),
@@ -65,23 +65,48 @@ def test_teach_refuses_teachers_that_cannot_teach_or_overlap(tiny_pipeline, tmp_
         "--teacher",
         tiny_pipeline,
     )
-    assert result.returncode == 1 and "is taught twice" in one_line(result.stdout)
+    assert result.returncode == 1 and "[E253] label" in one_line(result.stdout)
     (tmp_path / "bad.spacy").write_bytes(b"not a docbin")
     result = teach(
         str(tmp_path / "bad.spacy"), str(tmp_path / "out.spacy"), "--teacher", tiny_pipeline
     )
-    assert result.returncode == 1 and "bad.spacy is not a readable .spacy file" in one_line(
-        result.stdout
-    )
+    assert result.returncode == 1 and "[E278]" in one_line(result.stdout)
+    assert "bad.spacy is not a readable .spacy file" in one_line(result.stdout)
     assert not (tmp_path / "out.spacy").exists()
 
 
 def test_two_ner_teachers_are_refused(tiny_pipeline):
     nlp = spacy.load(tiny_pipeline)
     only_ner = spacy.load(tiny_pipeline, exclude=["textcat"])
-    with pytest.raises(ValueError, match="more than one NER teacher"):
+    with pytest.raises(ValueError, match=r"\[E254\] more than one NER teacher"):
         list(
             teach_docs(
                 [only_ner, spacy.load(tiny_pipeline, exclude=["textcat"])], [nlp.make_doc("hi")]
             )
         )
+
+
+def test_teach_refuses_to_write_over_its_corpus_or_a_teacher(tiny_pipeline, tmp_path):
+    # With OUTPUT the corpus itself, teach overwrote it without a word (issue 28).
+    paths = write_task_corpora(tmp_path)
+    corpus = paths["textcat"]
+    before = corpus.read_bytes()
+    (tmp_path / "link.spacy").symlink_to(corpus)
+    for output in (corpus, tmp_path / "link.spacy", Path(tiny_pipeline) / "taught.spacy"):
+        result = teach(str(corpus), str(output), "--teacher", tiny_pipeline)
+        assert result.returncode == 1, result.stdout
+        assert "[E270]" in one_line(result.stdout) and "Traceback" not in result.stderr
+    assert corpus.read_bytes() == before
+    assert not (Path(tiny_pipeline) / "taught.spacy").exists()
+
+
+def test_teacher_targets_out_of_range_have_codes(tiny_pipeline):
+    from spacy_mtl.distill import set_teacher_cats, set_teacher_ents
+
+    nlp = spacy.load(tiny_pipeline)
+    doc = nlp.make_doc("two words")
+    with pytest.raises(ValueError, match=r"\[E250\]"):
+        set_teacher_cats(doc, {"positive": 1.5})
+    other = nlp.make_doc("three words here")
+    with pytest.raises(ValueError, match=r"\[E251\]"):
+        set_teacher_ents(doc, [Span(other, 2, 3, label="x")])
