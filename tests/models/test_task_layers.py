@@ -16,7 +16,7 @@ import srsly
 import torch
 from spacy.language import Language
 from spacy_transformers.data_classes import TransformerData
-from thinc.api import Adam, Config, fix_random_seed
+from thinc.api import Adam, Config, fix_random_seed, reduce_mean
 from transformers import AutoModel, BertConfig, BertModel, DistilBertConfig, DistilBertModel
 from transformers.file_utils import ModelOutput
 
@@ -398,3 +398,9 @@ def test_a_gradient_per_doc_is_required(tiny_encoder):
     outputs, backprop = layers([d._.trf_data for d in docs], is_train=True)
     with pytest.raises(ValueError, match=r"\[E309\]"):
         backprop(outputs[:1])
+
+
+def test_a_model_without_task_layers_is_named():
+    full_sharing = create_task_layers_listener(pooling=reduce_mean(), name="x", layers=[])
+    with pytest.raises(TypeError, match=r"\[E310\]"):
+        task_layers_shim(full_sharing)
