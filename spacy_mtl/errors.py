@@ -19,7 +19,8 @@ messages of one feature stand together:
     E200-E249  annotating streams (annotate/)
     E250-E269  teacher targets (distill/)
     E270-E299  devices, files and the command line (device.py, files.py, cli/)
-    E300-E349  the encoder's models (models/), continued
+    E300-E349  the encoder's models (models/), continued; E302-E319: the per-task
+               layers of partial sharing (models/task_layers.py)
 """
 
 from typing import Any
@@ -171,6 +172,26 @@ class Errors(metaclass=ErrorsWithCodes):
     E300 = ("The saved ONNX Runtime encoder is {found!r}, not a spacy-mtl ONNX encoder "
             "(format {expected!r}): save it again with this version of spacy-mtl")
     E301 = ("expected a spacy-transformers TransformerModel, got {name!r} with {shim}")
+    # models/task_layers.py (spacy_mtl.TaskLayersListener.v1, partial sharing): E302-E319
+    E302 = ("spacy_mtl.TaskLayersListener.v1: layers = {layers}; give distinct layer indices "
+            "of the pretrained encoder in increasing order, e.g. [5] for MiniLM's top layer, "
+            "or [] for none (full sharing)")
+    E303 = ("spacy_mtl.TaskLayersListener.v1: name = {name!r}: the encoder {module} has no "
+            "encoder.layer list to copy layers from")
+    E304 = ("spacy_mtl.TaskLayersListener.v1: layers = {layers}, but the encoder {name!r} has "
+            "{n} layers (0-{last})")
+    E305 = ("spacy_mtl.TaskLayersListener.v1: max_batch_items = {value}; give the most word "
+            "pieces, padding included, that the task layers may run at once (at least 1)")
+    E306 = ("spacy_mtl.TaskLayersListener.v1: the task layers copied from {name!r} take vectors "
+            "of width {hidden}, but the shared transformer gives width {width}: name the shared "
+            "transformer's own encoder, name = ${{components.transformer.model.name}}")
+    E307 = ("spacy_mtl.TaskLayersListener.v1: the task layers have not been loaded: initialise "
+            "the pipeline (nlp.initialize, spacy train) or load a trained one")
+    E308 = ("The task layers saved in a head's 'model' file {what}; a pipeline never runs code "
+            "when it loads, and this one is not loaded.")
+    E309 = ("spacy_mtl.TaskLayersListener.v1: got {got} gradients for the {expected} docs with "
+            "word pieces that it ran forward")
+    E310 = ("the model {name!r} holds no task layers of spacy_mtl.TaskLayersListener.v1")
 
     # corpus/: E100-E149
     # sources.py: reading annotated files; {where} is "file:line"

@@ -8,7 +8,9 @@ the package is installed. Any other name is passed on unchanged: a local directo
 a hub name. Settings of its own serve compression and serving: `engine =
 "onnxruntime"` (an encoder exported to ONNX Runtime for inference, `onnx.py`),
 `quantize = "int8"` (PyTorch's deprecated int8, `int8.py`) and `layers` (a shallower
-student initialised from chosen layers of the pretrained encoder).
+student initialised from chosen layers of the pretrained encoder; or, for partial
+sharing, the lower layers that the heads share, each head running its own copy of
+the layers above them: `task_layers.py`).
 
 Loading a pipeline runs no code but spaCy's and spacy-mtl's: the encoder's name is
 only located, never imported, and the saved encoder is checked before
@@ -94,7 +96,9 @@ def create_transformer_model(
         order, e.g. [0, 2, 4] of MiniLM's six for a student half as deep,
         initialised as DistilBERT initialises its student; None keeps them all.
         They are chosen when the pretrained weights load (`initialize`); a saved
-        pipeline holds only the kept ones.
+        pipeline holds only the kept ones. For partial sharing, the lower layers,
+        e.g. [0, 1, 2, 3, 4], the heads' `spacy_mtl.TaskLayersListener.v1` copying
+        [5] (configs/mtl-partial.cfg).
     engine (str): what runs the encoder: "torch" (training and inference), or
         "onnxruntime": the encoder exported by `spacy mtl quantize` (fp32 or int8),
         for inference only, on ONNX Runtime's GPU provider where there is one, else

@@ -59,6 +59,8 @@ def tokenize_docs(model: Model, docs: Sequence[Doc]) -> List[DocPieces]:
     tokenizer: Any = getattr(model, "tokenizer")  # noqa: B009  (a TransformerModel's property)
     nested = model.attrs["get_spans"](list(docs))
     texts = [span.text for spans in nested for span in spans]
+    if not texts:  # only empty docs: nothing to tokenise (the tokenizer fails on [])
+        return [DocPieces(list(spans), [], [], [], []) for spans in nested]
     encoded = tokenizer(
         texts,
         add_special_tokens=True,
