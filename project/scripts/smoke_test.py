@@ -1,8 +1,9 @@
-"""Install the packaged pipeline into a fresh virtualenv and load it in a new process.
+"""Install packaged pipelines into a fresh virtualenv and load each in a new process.
 
-    python scripts/smoke_test.py DIST_DIR PACKAGE_NAME [--venv DIR] [--annotate]
+    python scripts/smoke_test.py DIST_DIR PACKAGE_NAME [DIST_DIR PACKAGE_NAME ...] [--venv DIR] [--annotate]
 
-DIST_DIR holds the pipeline wheel and the spacy-mtl wheel. Everything else the
+Each DIST_DIR holds a pipeline wheel and the spacy-mtl wheel; several pipelines go
+into the same fresh virtualenv, as an app serving several would install them. Everything else the
 virtualenv needs (spaCy, torch, ...) is first copied into a local wheelhouse with
 `pip download`, so that the install itself runs with `--no-index`, as an app's
 deployment would. With --annotate, `spacy mtl annotate` then runs the installed
@@ -90,23 +91,31 @@ def build_wheelhouse(wheelhouse: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dist", type=Path, help="folder with the pipeline and spacy-mtl wheels")
-    parser.add_argument("package", help="pipeline package name, e.g. en_mtl_tweets")
+    parser.add_argument(
+        "pairs",
+        nargs="+",
+        metavar="DIST PACKAGE",
+        help="a folder with a pipeline wheel and the spacy-mtl wheel, then the pipeline's "
+        "package name (e.g. en_mtl_tweets); repeat the pair for several pipelines",
+    )
     parser.add_argument("--venv", type=Path, default=Path("packages/smoke-venv"))
     parser.add_argument("--wheelhouse", type=Path, default=Path("packages/wheelhouse"))
     parser.add_argument(
-        "--annotate", action="store_true", help="also run `spacy mtl annotate` with the package"
+        "--annotate", action="store_true", help="also run `spacy mtl annotate` with each package"
     )
     args = parser.parse_args()
-
-    wheels = sorted(args.dist.glob("*.whl"))
-    names = {wheel.name.split("-")[0] for wheel in wheels}
-    if args.package not in names or "spacy_mtl" not in names:
-        raise SystemExit(
-            f"{args.dist} must hold the {args.package} and spacy_mtl wheels; found {sorted(names)}"
-        )
-    for wheel in wheels:
-        print(f"{wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
+    if len(args.pairs) % 2:
+        parser.error("give each pipeline as a pair: DIST PACKAGE")
+    pipelines = [(Path(dist), package) for dist, package in zip(args.pairs[::2], args.pairs[1::2])]
+    for dist, package in pipelines:
+        wheels = sorted(dist.glob("*.whl"))
+        names = {wheel.name.split("-")[0] for wheel in wheels}
+        if package not in names or "spacy_mtl" not in names:
+            raise SystemExit(
+                f"{dist} must hold the {package} and spacy_mtl wheels; found {sorted(names)}"
+            )
+        for wheel in wheels:
+            print(f"{wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
 
     build_wheelhouse(args.wheelhouse)
     shutil.rmtree(args.venv, ignore_errors=True)
@@ -117,6 +126,7 @@ def main() -> None:
     # built a wheel holds spacy_mtl.egg-info). A packaged pipeline carries its encoder:
     # loading it needs no hub, so no offline variables either.
     env = {**os.environ, "PYTHONPATH": ""}
+    links = [option for dist, _ in pipelines for option in ("--find-links", dist)]
     run(
         [
             python,
@@ -124,32 +134,36 @@ def main() -> None:
             "pip",
             "install",
             "--no-index",
-            "--find-links",
-            args.dist,
+            *links,
             "--find-links",
             args.wheelhouse,
-            args.package,
+            *[package for _, package in pipelines],
         ],
         quiet=True,
         env=env,
     )
-    run([python.absolute(), "-c", CHECK, args.package, json.dumps(TWEETS)], cwd=args.venv, env=env)
-    if args.annotate:
-        posts = args.venv.absolute() / "posts.jsonl"
-        annotated = args.venv.absolute() / "annotated.jsonl"
-        posts.write_text("".join(json.dumps({"text": t}) + "\n" for t in TWEETS))
-        run(
-            [python.absolute(), "-m", "spacy", "mtl", "annotate", args.package, posts, annotated],
-            cwd=args.venv,
-            env=env,
-        )
-        lines = annotated.read_text().splitlines()
-        if len(lines) != len(TWEETS):
-            raise SystemExit(f"spacy mtl annotate wrote {len(lines)} lines for {len(TWEETS)} posts")
-        print(f"spacy mtl annotate ran {args.package} on {len(lines)} posts")
-    print(
-        f"Smoke test passed: {args.package} installs from {args.dist} and loads in a fresh virtualenv"
+    for dist, package in pipelines:
+        check(python, package, args.venv, env, annotate=args.annotate)
+        print(f"Smoke test passed: {package} installs from {dist} and loads in a fresh virtualenv")
+
+
+def check(python: Path, package: str, venv_dir: Path, env: dict, *, annotate: bool) -> None:
+    """Load `package` in a new process in the virtualenv (and annotate posts with it)."""
+    run([python.absolute(), "-c", CHECK, package, json.dumps(TWEETS)], cwd=venv_dir, env=env)
+    if not annotate:
+        return
+    posts = venv_dir.absolute() / f"{package}-posts.jsonl"
+    annotated = venv_dir.absolute() / f"{package}-annotated.jsonl"
+    posts.write_text("".join(json.dumps({"text": t}) + "\n" for t in TWEETS))
+    run(
+        [python.absolute(), "-m", "spacy", "mtl", "annotate", package, posts, annotated],
+        cwd=venv_dir,
+        env=env,
     )
+    lines = annotated.read_text().splitlines()
+    if len(lines) != len(TWEETS):
+        raise SystemExit(f"spacy mtl annotate wrote {len(lines)} lines for {len(TWEETS)} posts")
+    print(f"spacy mtl annotate ran {package} on {len(lines)} posts")
 
 
 if __name__ == "__main__":
