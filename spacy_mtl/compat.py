@@ -6,7 +6,7 @@ instead of silently changing what spacy-mtl computes.
 """
 
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 import srsly
 
@@ -17,6 +17,14 @@ import srsly
 # then each bad section and key); `spacy mtl train` uses it so that its config errors
 # read as `spacy train`'s do.
 from spacy.cli._util import parse_config_overrides, show_validation_error
+
+# spaCy 3.8's transition-based model (`spacy.TransitionBasedParser.v2`) returns, for a
+# batch of docs, this step model: its `predict(states)` scores the actions of parser
+# states over those docs. spaCy's own parser update and rehearsal score states with it;
+# mtl_ner's soft teacher targets make a teacher's NER score the student's states with
+# it. spaCy v4 replaces it.
+from spacy.ml.parser_model import ParserStepModel
+from spacy.tokens import Doc
 from spacy_transformers.align import get_alignment_via_offset_mapping
 from spacy_transformers.data_classes import HFObjects, WordpieceBatch
 from spacy_transformers.layers.hf_shim import HFShim
@@ -47,6 +55,26 @@ def encoder_shim(model: Model) -> HFShim:
     if not isinstance(shim, HFShim):
         raise TypeError(Errors.E301.format(name=model.name, shim=type(shim).__name__))
     return shim
+
+
+def parser_step_model(model: Model, docs: Sequence[Doc]) -> ParserStepModel:
+    """A transition-based parser model's step model over `docs`, with no dropout: it
+    scores the actions of parser states over the same docs in the same order.
+
+    A state finds its tokens through the offset that `TransitionSystem.init_batch`
+    gave it (the tokens of the docs before its own in that batch), so it can be
+    scored by the step model of any parser built on docs of the same lengths in the
+    same order: that is how a teacher scores a student's states.
+
+    model (Model): the `model` of an `EntityRecognizer` (or any transition parser).
+    docs (Sequence[Doc]): the docs, each already annotated by the components the
+        parser listens to.
+    RETURNS (ParserStepModel): the step model; `clear_memory()` frees it.
+    """
+    step = model.predict(list(docs))
+    if not isinstance(step, ParserStepModel):
+        raise TypeError(Errors.E032.format(name=model.name, type=type(step).__name__))
+    return step
 
 
 def is_plain_file_name(name: str) -> bool:
@@ -110,6 +138,7 @@ def guard_encoder_loading(model: Model) -> Model:
 __all__ = [
     "CheckedHFShim",
     "HFObjects",
+    "ParserStepModel",
     "WordpieceBatch",
     "check_saved_encoder",
     "encoder_shim",
@@ -118,6 +147,7 @@ __all__ = [
     "huggingface_tokenize",
     "is_plain_file_name",
     "parse_config_overrides",
+    "parser_step_model",
     "set_pytorch_transformer",
     "show_validation_error",
     "truncate_oversize_splits",

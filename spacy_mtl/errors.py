@@ -110,6 +110,21 @@ class Errors(metaclass=ErrorsWithCodes):
             "batch")
     E025 = ("Task head '{task}' sent {n} gradients for a batch in which {expected} docs have "
             "the encoder's output: one per such doc, in the batch's order.")
+    # mtl_ner's soft teacher targets: the teacher pipeline beside the student (pipeline/ner.py,
+    # distill/ner_teacher.py, compat.py)
+    E026 = ("[components.{name}] teacher_targets = {value!r}; use one of {options}")
+    E027 = ("[components.{name}] teacher_targets = {value!r} scores the student's own transition "
+            "states with a trained NER pipeline: set teacher = \"path/to/teacher/model-best\" "
+            "(e.g. ${{paths.ner_teacher}}), or use teacher_targets = \"hard\"")
+    E028 = ("[components.{name}] teacher_confidence must lie in [0, 1], got {value}")
+    E029 = ("[components.{name}] teacher = {path!r}: not a saved pipeline (no config.cfg there)")
+    E030 = ("[components.{name}] teacher = {path!r} has {n} NER components ({names}); the "
+            "teacher must have exactly one")
+    E031 = ("[components.{name}] teacher = {path!r}: its NER predicts none of this head's "
+            "labels (teacher: {teacher}; this head: {labels})")
+    E032 = ("{name}: the NER model's predict(docs) gave {type}, not the step model of spaCy "
+            "3.8's transition-based parser, which scores states: soft NER teacher targets need "
+            "spacy.TransitionBasedParser.v2 (or v1) in the teacher")
     # training/ (the weight trace, its plot, the schedules): with pipeline/, whose
     # heads they serve.
     E040 = ("spacy_mtl.linear.v1: steps must be at least 1, got {steps}")

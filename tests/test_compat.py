@@ -140,3 +140,35 @@ def test_pretokenised_prediction_uses_spacy_transformers_alignment(tiny_pipeline
         "align",
         "max_length",
     ]
+
+
+def test_a_parser_scores_the_states_of_another_batch_by_their_offset(tiny_pipeline):
+    """Soft NER teacher targets (spacy_mtl/distill/ner_teacher.py) let a teacher's NER
+    score the student's states: spaCy 3.8's TransitionBasedParser gives a step model
+    over a batch of docs, a state made by `init_batch` finds its tokens by its offset
+    in that batch, and spacy-transformers' listener gives a doc the encoder did not
+    run on zeros at prediction (so the teacher encodes only the docs it scores)."""
+    import numpy
+    from thinc.api import Model
+
+    from spacy_mtl.compat import ParserStepModel, parser_step_model
+
+    nlp = spacy.load(tiny_pipeline)
+    ner = nlp.get_pipe("ner")
+    first, second = (nlp.make_doc(t) for t in ("Barack Obama visited Paris today", "Apple rocks"))
+    list(nlp.get_pipe("transformer").pipe([first, second]))
+    both = parser_step_model(ner.model, [first, second])
+    alone = parser_step_model(ner.model, [second])
+    assert isinstance(both, ParserStepModel)
+    state = ner.moves.init_batch([first, second])[1]
+    scores = both.predict([state])
+    assert scores.shape == (1, ner.moves.n_moves)
+    numpy.testing.assert_allclose(
+        scores, alone.predict(ner.moves.init_batch([second])), rtol=1e-5, atol=1e-6
+    )
+    unencoded = nlp.make_doc("Apple rocks")
+    assert unencoded._.trf_data is None
+    blind = parser_step_model(ner.model, [first, unencoded]).predict([state])
+    assert numpy.isfinite(blind).all() and not numpy.allclose(blind, scores)
+    with pytest.raises(TypeError, match=r"\[E032\]"):
+        parser_step_model(Model("identity", lambda model, X, is_train: (X, None)), [first])

@@ -7,7 +7,12 @@ import pytest
 import torch
 from spacy.pipeline.ner import EntityRecognizer
 
-from spacy_mtl.pipeline.ner import MultiTaskEntityRecognizer, gold_action_mask, gold_action_nll
+from spacy_mtl.pipeline.ner import (
+    MultiTaskEntityRecognizer,
+    gold_action_mask,
+    gold_action_nll,
+    soft_action_xent,
+)
 
 from helpers import cats_example, ner_example
 
@@ -34,6 +39,43 @@ def test_nll_is_finite_for_a_confident_mistake():
     assert gold_action_nll(scores, numpy.asarray([[False, True]]))[0] == pytest.approx(
         400.0, rel=1e-6
     )
+
+
+def test_soft_loss_and_gradient_by_hand():
+    """H(q, p) and p - q, p the softmax over every action; a state without target
+    (q all 0) has neither loss nor gradient."""
+    scores = numpy.asarray([[0.0, math.log(2.0), 0.0]] * 3, dtype="f")  # p = [1/4, 1/2, 1/4]
+    targets = numpy.asarray([[0.5, 0.5, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    loss, d_scores = soft_action_xent(scores, targets)
+    # -(1/2 log 1/4 + 1/2 log 1/2) = 3/2 log 2; a one-hot target: -log 1/2.
+    numpy.testing.assert_allclose(loss, [1.5 * math.log(2.0), 0.0, math.log(2.0)], rtol=1e-6)
+    numpy.testing.assert_allclose(
+        d_scores,
+        [[-0.25, 0.0, 0.25], [0.0, 0.0, 0.0], [0.25, -0.5, 0.25]],
+        rtol=1e-6,
+        atol=1e-7,
+    )
+
+
+def test_soft_loss_gradient_is_its_derivative():
+    """The gradient is the derivative of the reported loss (torch autograd), with a
+    one-hot target the gold loss's, and finite for a confident mistake."""
+    rng = numpy.random.default_rng(0)
+    scores = rng.normal(size=(4, 7)) * 3
+    targets = rng.random((4, 7)) * (rng.random((4, 7)) > 0.4)
+    targets /= targets.sum(axis=1, keepdims=True)
+    loss, d_scores = soft_action_xent(scores, targets)
+    X = torch.tensor(scores, requires_grad=True)
+    expected = -(torch.tensor(targets) * torch.log_softmax(X, dim=1)).sum(dim=1)
+    expected.sum().backward()
+    numpy.testing.assert_allclose(loss, expected.detach().numpy(), rtol=1e-10)
+    numpy.testing.assert_allclose(d_scores, X.grad.numpy(), rtol=1e-10, atol=1e-12)
+    onehot = numpy.eye(7)[[3, 0, 6, 2]]
+    numpy.testing.assert_allclose(
+        soft_action_xent(scores, onehot)[0], gold_action_nll(scores, onehot > 0), rtol=1e-10
+    )
+    loss, d_scores = soft_action_xent(numpy.asarray([[200.0, -200.0]]), numpy.asarray([[0.0, 1.0]]))
+    assert loss[0] == pytest.approx(400.0) and d_scores.tolist() == [[1.0, -1.0]]
 
 
 def test_nll_gradient_is_spacys_parser_loss_gradient(make_nlp):

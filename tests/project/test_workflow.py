@@ -120,13 +120,9 @@ def test_compress_workflow_builds_the_onnx_and_small_wheels(project, all_log):
         assert scores["textcat"]["n_docs"] == 12 and scores["ner"]["n_docs"] == 12
 
 
-def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(
-    project, all_log, tiny_encoder
-):
+def distill_options(tiny_encoder) -> list:
     # The corpus caps of `all`, or its corpus step would run again on all the tweets.
-    log = run_workflow(
-        project,
-        "distill",
+    return [
         "--vars.repo_dir",
         str(REPO),
         "--vars.encoder",
@@ -143,7 +139,13 @@ def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(
         "6",
         "--vars.distill_weighting",
         "spacy_mtl.pcgrad.v1",
-    )
+    ]
+
+
+def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(
+    project, all_log, tiny_encoder
+):
+    log = run_workflow(project, "distill", *distill_options(tiny_encoder))
     assert "Saved 96 docs with teacher targets" in log  # 80% of each capped corpus
     from spacy_mtl.distill.targets import teacher_cats, teacher_ents
 
@@ -183,3 +185,31 @@ def test_distill_workflow_trains_teachers_teaches_and_packages_the_student(
         "en_mtl_tweets_distill",
         "spacy_mtl",
     ]
+
+
+def test_ner_targets_trains_a_student_per_target_and_scores_each_on_dev(
+    project, all_log, tiny_encoder
+):
+    """After distill (run again here: a no-op when the test above ran, with the same
+    vars), one student per NER teacher target, each scored on dev; the soft student
+    is saved without its teacher."""
+    run_workflow(project, "distill", *distill_options(tiny_encoder))
+    run_workflow(project, "ner-targets", *distill_options(tiny_encoder))
+    n_dev = len(
+        list(
+            DocBin()
+            .from_disk(project / "corpus" / "ner" / "dev.spacy")
+            .get_docs(spacy.blank("en").vocab)
+        )
+    )
+    for targets in ("hard", "soft", "confident"):
+        scores = json.loads(
+            (project / "metrics" / "ner-targets" / targets / "scores.json").read_text()
+        )
+        assert scores["ner"]["n_docs"] == n_dev and "ents_f" in scores["ner"]
+        assert (project / "metrics" / "ner-targets" / targets / "docs.jsonl").stat().st_size > 0
+        student = project / "training" / "ner-targets" / targets / "model-best"
+        config = spacy.util.load_config(student / "config.cfg")
+        assert config["components"]["ner"]["teacher_targets"] == targets
+        assert config["paths"]["ner_teacher"] == "training/teacher-ner/model-best"
+        assert sorted(p.name for p in (student / "ner").iterdir()) == ["cfg", "model", "moves"]
