@@ -42,8 +42,10 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Two workers, a test file each at a time (pytest-xdist): most tests wait on
+# subprocesses and pip, so two files at once keep both cores busy.
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 demo: install
 	$(VENV)/bin/spacy project run all project/

@@ -10,7 +10,6 @@ from typing import List
 import typer
 from wasabi import msg
 
-from ..models.export import export_pipeline
 from . import mtl_cli
 
 
@@ -70,6 +69,10 @@ def quantize_cli(
     package, runs on ONNX Runtime's GPU provider where there is one, and cannot be
     trained further (train the torch pipeline).
     """
+    # Imported here: spaCy imports every plugin's commands at start-up, and the
+    # exporter pulls in transformers, which no other command needs before loading.
+    from ..models.export import export_pipeline
+
     try:
         with msg.loading(f"Exporting {input_dir} ..."):
             report = export_pipeline(
