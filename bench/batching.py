@@ -27,7 +27,7 @@ from spacy.language import Language
 from spacy.training import Corpus
 from spacy_transformers.pipeline_component import Transformer
 
-from spacy_mtl.pipeline.batching import group_by_length
+from spacy_mtl.models.wordpieces import group_by_length
 from spacy_mtl.pipeline.shared_transformer import MultiTaskTransformer
 
 from .common import Device, count_words, inference_texts, log, timed

@@ -32,7 +32,7 @@ from spacy.language import Language
 from spacy.training import Corpus, Example
 from spacy.util import fix_random_seed, load_config, load_model_from_config, registry
 
-from spacy_mtl.pipeline.batching import group_by_length
+from spacy_mtl.models.wordpieces import group_by_length
 from spacy_mtl.pipeline.shared_transformer import MultiTaskTransformer
 
 from .common import CONFIGS, Spread, log, timed

@@ -57,6 +57,7 @@ from transformers.file_utils import ModelOutput
 
 from ..errors import Errors
 from .transformer import resolve_encoder
+from .wordpieces import group_by_length
 
 #: The architecture's name, as configs give it.
 ARCHITECTURE = "spacy_mtl.TaskLayersListener.v1"
@@ -292,19 +293,6 @@ def row_lengths(trf_data: TransformerData) -> numpy.ndarray:
     return numpy.where(mask.any(axis=1), lengths, 0)
 
 
-def group_rows(lengths: Sequence[int], max_items: int) -> List[List[int]]:
-    """Indices into `lengths`, shortest first, cut into groups whose padded size (the
-    group's size times its longest length) is at most `max_items`; a row longer than
-    that forms a group of its own."""
-    groups: List[List[int]] = []
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        if groups and lengths[i] * (len(groups[-1]) + 1) <= max_items:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
-
-
 def _forward(model: Model, trf_datas: List[TransformerData], is_train: bool):
     shim = task_layers_shim(model)
     if not shim.is_loaded:
@@ -330,7 +318,7 @@ def _forward(model: Model, trf_datas: List[TransformerData], is_train: bool):
             )
     width = shim.width
     runs: List[Tuple[List[Tuple[int, int, int]], torch.Tensor, Callable]] = []
-    groups = group_rows([n for _, _, n in rows], model.attrs["max_batch_items"])
+    groups = group_by_length([n for _, _, n in rows], model.attrs["max_batch_items"])
     for group in groups:
         members = [rows[k] for k in group]
         longest = max(n for _, _, n in members)

@@ -11,6 +11,9 @@ docs (the same pieces, alignment and outputs; tests/models/test_wordpieces.py).
 Only fast (Rust) tokenizers that pad on the right are handled this way, as they give
 the offsets the alignment needs; `can_pretokenize` says so, and the component falls
 back to spacy-transformers' own path otherwise.
+
+`group_by_length` cuts docs (or spans) into sub-batches of similar word-piece counts,
+for the shared transformer and for each head's task layers alike.
 """
 
 from dataclasses import dataclass
@@ -38,6 +41,25 @@ class DocPieces:
     def n_pieces(self) -> int:
         """Word pieces in all its rows, special tokens included."""
         return sum(len(row) for row in self.ids)
+
+
+def group_by_length(lengths: Sequence[int], max_items: int) -> List[List[int]]:
+    """Indices into `lengths`, shortest first, cut into groups whose padded size (the
+    group's size times its longest length) is at most `max_items`; an item longer
+    than that forms a group of its own. Equal lengths keep their order.
+
+    lengths (Sequence[int]): one length per item.
+    max_items (int): the most padded items a group may hold.
+    RETURNS (List[List[int]]): the groups, in order of length.
+    """
+    groups: List[List[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        # Sorted ascending, so the item being added is the group's longest.
+        if groups and lengths[i] * (len(groups[-1]) + 1) <= max_items:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def can_pretokenize(model: Model) -> bool:

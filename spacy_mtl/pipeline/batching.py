@@ -1,36 +1,17 @@
-"""Cutting a batch into sub-batches of similar length, so that the encoder, which
-pads every call to its longest doc, pads little; and running a training batch's
-forward and backward pass through the encoder in such sub-batches."""
+"""Running a training batch's forward and backward pass through the encoder in
+sub-batches of similar length (cut by `spacy_mtl.models.wordpieces.group_by_length`),
+so that the encoder, which pads every call to its longest doc, pads little."""
 
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, List, Sequence
+from typing import Iterator, List
 
 import torch
 from spacy.tokens import Doc
 from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
 
 from ..types import DocTensors, EncoderBackprop, EncoderModel
-
-
-def group_by_length(lengths: Sequence[int], max_items: int) -> List[List[int]]:
-    """Indices into `lengths`, shortest first, cut into groups whose padded size (the
-    group's size times its longest length) is at most `max_items`; an item longer
-    than that forms a group of its own. Equal lengths keep their order.
-
-    lengths (Sequence[int]): one length per item.
-    max_items (int): the most padded items a group may hold.
-    RETURNS (List[List[int]]): the groups, in order of length.
-    """
-    groups: List[List[int]] = []
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        # Sorted ascending, so the item being added is the group's longest.
-        if groups and lengths[i] * (len(groups[-1]) + 1) <= max_items:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
 
 
 @dataclass

@@ -36,7 +36,12 @@ from thinc.types import Floats1d, Floats3d
 from .. import registry as _registry  # noqa: F401  (creates `mtl_weightings` before the factory's config is read)
 from ..errors import Errors, Warnings
 from ..models.transformer import DEFAULT_ENCODER
-from ..models.wordpieces import can_pretokenize, predict_tokenized, tokenize_docs
+from ..models.wordpieces import (
+    can_pretokenize,
+    group_by_length,
+    predict_tokenized,
+    tokenize_docs,
+)
 from ..types import (
     INFERENCE_ONLY,
     DocTensors,
@@ -46,7 +51,7 @@ from ..types import (
 )
 from ..weighting import TaskGradients, Weighting
 from ..weighting.numerics import cosines
-from .batching import GroupedEncoding, begin_update_grouped, group_by_length
+from .batching import GroupedEncoding, begin_update_grouped
 from .task_head import TaskHead
 
 DEFAULT_CONFIG = Config().from_str(

@@ -23,10 +23,10 @@ from transformers.file_utils import ModelOutput
 from spacy_mtl.models import task_layers as task_layers_module
 from spacy_mtl.models.task_layers import (
     create_task_layers_listener,
-    group_rows,
     row_lengths,
     task_layers_shim,
 )
+from spacy_mtl.models.wordpieces import group_by_length
 
 from helpers import (
     CONFIGS,
@@ -323,8 +323,8 @@ def test_row_lengths_and_groups():
     data = TransformerData.zeros(3, 4)
     data.wordpieces.attention_mask = numpy.asarray([[1, 1, 0]], dtype="f")
     assert list(row_lengths(data)) == [2]
-    assert group_rows([5, 1, 3, 3], 6) == [[1, 2], [3], [0]]
-    assert group_rows([9], 4) == [[0]]
+    assert group_by_length([5, 1, 3, 3], 6) == [[1, 2], [3], [0]]
+    assert group_by_length([9], 4) == [[0]]
 
 
 @pytest.mark.parametrize(

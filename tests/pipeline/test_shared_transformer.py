@@ -6,7 +6,7 @@ import recording_weighting  # noqa: F401  (registers tests.recording.v1)
 import spacy
 from thinc.api import Adam
 
-from spacy_mtl.pipeline.batching import group_by_length
+from spacy_mtl.models.wordpieces import group_by_length
 from spacy_mtl.weighting import StaticWeighting
 
 from helpers import (
