@@ -187,17 +187,9 @@ class _CatsHead(TaskHead, TextCategorizer):
     def teacher_truths(self, examples: List[Example]) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """Per doc and label: the teacher's value, and 1.0 where the teacher gave one
         (all zeros for docs without teacher targets, or with `teacher_weight` 0)."""
-        values = numpy.zeros((len(examples), len(self.labels)), dtype="f")
-        known = numpy.zeros_like(values)
-        for i, eg in enumerate(examples):
-            cats = teacher_cats(eg.reference) if self.is_taught(eg) else None
-            for j, label in enumerate(self.labels):
-                if cats and label in cats:
-                    values[i, j] = cats[label]
-                    known[i, j] = 1.0
-            if self.exclusive and known[i].any():
-                known[i] = 1.0
-        return values, known
+        return self._label_values(
+            [teacher_cats(eg.reference) if self.is_taught(eg) else None for eg in examples]
+        )
 
     def truths(self, examples: List[Example]) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """Per doc and label: the target value, and 1.0 where it is known.
@@ -205,17 +197,23 @@ class _CatsHead(TaskHead, TextCategorizer):
         An exclusive doc that names some of the labels has the others as negatives
         (as in stock `textcat`); a multi-label doc has them missing.
         """
-        truths = numpy.zeros((len(examples), len(self.labels)), dtype="f")
-        known = numpy.zeros_like(truths)
-        for i, eg in enumerate(examples):
-            cats = eg.reference.cats
+        return self._label_values([eg.reference.cats for eg in examples])
+
+    def _label_values(
+        self, docs_cats: List[Optional[Dict[str, float]]]
+    ) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """Per doc and label: its value in the doc's cats (None: no cats), and 1.0
+        where it has one; for an exclusive head, every label of a doc that has any."""
+        values = numpy.zeros((len(docs_cats), len(self.labels)), dtype="f")
+        known = numpy.zeros_like(values)
+        for i, cats in enumerate(docs_cats):
             for j, label in enumerate(self.labels):
-                if label in cats:
-                    truths[i, j] = cats[label]
+                if cats and label in cats:
+                    values[i, j] = cats[label]
                     known[i, j] = 1.0
             if self.exclusive and known[i].any():
                 known[i] = 1.0
-        return truths, known
+        return values, known
 
     @abstractmethod
     def _nll(self, scores, truths, mask):
