@@ -44,7 +44,7 @@ from ..distill.ner_teacher import NERTeacher, TeacherSteps, confident_targets
 from ..distill.targets import teacher_ents
 from ..errors import Errors
 from ..types import TaskLoss, TaskReport
-from .task_head import LISTENER_CONFIG, TaskHead
+from .task_head import LISTENER_CONFIG, TaskHead, check_teacher_weight
 
 DEFAULT_NER_MODEL = Config().from_str(
     """
@@ -439,8 +439,7 @@ def make_mtl_ner(
         and "confident" (loaded for training only, never saved with the student).
     teacher_confidence (float): the least probability of a "confident" target.
     """
-    if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
-        raise ValueError(Errors.E017.format(name=name, value=teacher_weight))
+    teacher_weight = check_teacher_weight(name, teacher_weight)
     head = MultiTaskEntityRecognizer(
         nlp.vocab,
         model,
@@ -450,6 +449,6 @@ def make_mtl_ner(
         incorrect_spans_key=incorrect_spans_key,
         scorer=scorer,
     )
-    head.teacher_weight = float(teacher_weight)
+    head.teacher_weight = teacher_weight
     head.configure_teacher(teacher_targets, teacher, teacher_confidence)
     return head

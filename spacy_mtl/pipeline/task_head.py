@@ -53,6 +53,19 @@ class ComponentHost(Protocol):
         """Step the component's parameters."""
 
 
+def check_teacher_weight(name: str, value: float) -> float:
+    """A head's `teacher_weight` setting as a float, or a ValueError naming the head
+    unless it is a finite number >= 0.
+
+    name (str): the head's component name.
+    value (float): the setting.
+    RETURNS (float): the weight.
+    """
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(Errors.E017.format(name=name, value=value))
+    return float(value)
+
+
 def abstract_methods(cls: type) -> List[str]:
     """The methods `cls` leaves abstract, found from the methods themselves (as ABC
     does when it creates the class), sorted.

@@ -31,7 +31,7 @@ from ..distill.targets import teacher_cats
 from ..errors import Errors
 from ..training import schedules  # noqa: F401  (registers spacy_mtl.linear.v1 for `annealing`)
 from ..types import TaskLoss, TaskReport
-from .task_head import LISTENER_CONFIG, TaskHead
+from .task_head import LISTENER_CONFIG, TaskHead, check_teacher_weight
 
 # The smallest probability a log is taken of, so that a confident mistake costs a
 # large but finite loss.
@@ -77,9 +77,7 @@ class _CatsHead(TaskHead, TextCategorizer):
         annealing (Optional[Iterable[float]]): λ per optimizer step, a thinc schedule;
             None: 1.
         """
-        if not (math.isfinite(teacher_weight) and teacher_weight >= 0.0):
-            raise ValueError(Errors.E017.format(name=self.name, value=teacher_weight))
-        self.teacher_weight = float(teacher_weight)
+        self.teacher_weight = check_teacher_weight(self.name, teacher_weight)
         self.annealing = None if annealing is None else iter(annealing)
         self.gold_share = 1.0 if self.annealing is None else float(next(self.annealing))
 
