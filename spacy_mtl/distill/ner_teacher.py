@@ -26,7 +26,7 @@ from thinc.api import to_numpy
 
 from ..compat import ParserStepModel, parser_step_model
 from ..errors import Errors
-from .teach import teacher_components
+from .teach import teacher_components, token_copy
 
 
 def masked_softmax(scores: numpy.ndarray, allowed: numpy.ndarray) -> numpy.ndarray:
@@ -191,14 +191,7 @@ class NERTeacher:
         student_moves: the student NER's transition system.
         RETURNS (TeacherSteps): the step model; `close()` it after the update.
         """
-        copies = [
-            Doc(
-                self.nlp.vocab,
-                words=[token.text for token in doc],
-                spaces=[bool(token.whitespace_) for token in doc],
-            )
-            for doc in docs
-        ]
+        copies = [token_copy(doc, self.nlp.vocab) for doc in docs]
         run = [copy for copy, is_taught in zip(copies, taught) if is_taught and len(copy)]
         for proc in self.upstream:
             if hasattr(proc, "pipe"):

@@ -7,6 +7,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple, cast
 from spacy.language import Language
 from spacy.pipeline import EntityRecognizer, TextCategorizer
 from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
 
 from ..errors import Errors
 from .targets import set_teacher_cats, set_teacher_ents
@@ -24,6 +25,12 @@ def teacher_components(nlp: Language) -> Dict[str, str]:
         elif isinstance(component, EntityRecognizer):
             found[name] = "ents"
     return found
+
+
+def token_copy(doc: Doc, vocab: Vocab) -> Doc:
+    """A doc of `vocab` with `doc`'s tokens and spacing and nothing else: what a
+    teacher runs on, so that what it predicts lines up with `doc`'s tokens."""
+    return Doc(vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
 
 
 def _labels(nlp: Language, name: str) -> Tuple[str, ...]:
@@ -48,10 +55,7 @@ def teach_docs(
     check_teachers(teachers)
     streams = []
     for nlp in teachers:
-        copies = (
-            Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
-            for doc in docs
-        )
+        copies = (token_copy(doc, nlp.vocab) for doc in docs)
         streams.append((nlp, teacher_components(nlp), nlp.pipe(copies, batch_size=batch_size)))
     for doc, *predictions in zip(docs, *(stream for _, _, stream in streams)):
         for (nlp, wanted, _), taught in zip(streams, predictions):

@@ -40,7 +40,7 @@ from spacy.pipeline.ner import EntityRecognizer
 from spacy.training import Example
 from thinc.api import Config, Model, get_array_module
 
-from ..distill.ner_teacher import NERTeacher, TeacherSteps, confident_targets
+from ..distill.ner_teacher import NERTeacher, TeacherSteps, action_names, confident_targets
 from ..distill.targets import teacher_ents
 from ..errors import Errors
 from ..types import TaskLoss, TaskReport
@@ -105,7 +105,7 @@ def valid_action_mask(moves, states) -> numpy.ndarray:
 
     RETURNS (numpy.ndarray): bool, (states, actions).
     """
-    names = [moves.get_class_name(i) for i in range(moves.n_moves)]
+    names = action_names(moves)
     return numpy.asarray(
         [[moves.is_valid(state, name) for name in names] for state in states], dtype=bool
     ).reshape(len(states), len(names))
