@@ -146,6 +146,24 @@ def sampling_probabilities(
     return [w / total for w in weights]
 
 
+def make_example(nlp: Language, reference: Doc, gold_preproc: bool = False) -> Example:
+    """An example of `reference` as spaCy's `Corpus` makes it: the predicted doc is
+    the reference's text through the pipeline's tokenizer, or its tokens when
+    `gold_preproc` asks for them or its spacing is unknown (its text would not
+    reproduce its tokens).
+
+    nlp (Language): the pipeline.
+    reference (Doc): the gold doc.
+    gold_preproc (bool): build the predicted doc from the reference's tokens.
+    RETURNS (Example): the example.
+    """
+    if gold_preproc or reference.has_unknown_spaces:
+        words = [token.text for token in reference]
+        spaces = [bool(token.whitespace_) for token in reference]
+        return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
+    return Example(nlp.make_doc(reference.text), reference)
+
+
 def _read_doc_bins(key: str, path: Union[str, Path]) -> List[DocBin]:
     path = Path(path)
     if not path.exists():
@@ -312,12 +330,12 @@ class MultiTaskCorpus:
             if self.shuffle:
                 self._mix_rng.shuffle(pairs)
             for i, j in pairs:
-                yield self._make_example(nlp, docs[i][j])
+                yield make_example(nlp, docs[i][j], self.gold_preproc)
             return
         indices = range(len(sources))
         for _ in range(self.epoch_size):
             i = self._mix_rng.choices(indices, cum_weights=self._cum_weights)[0]
-            yield self._make_example(nlp, docs[i][self._next_index(sources[i])])
+            yield make_example(nlp, docs[i][self._next_index(sources[i])], self.gold_preproc)
 
     def _next_index(self, source: _Source) -> int:
         """The next doc of a corpus: without replacement, a new pass when one is used up."""
@@ -328,15 +346,6 @@ class MultiTaskCorpus:
             source.cursor = 0
         source.cursor += 1
         return source.order[source.cursor - 1]
-
-    def _make_example(self, nlp: Language, reference: Doc) -> Example:
-        # As spaCy's Corpus: gold tokens when asked for, or when the reference's spacing
-        # is unknown (its text would not reproduce its tokens).
-        if self.gold_preproc or reference.has_unknown_spaces:
-            words = [token.text for token in reference]
-            spaces = [bool(token.whitespace_) for token in reference]
-            return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
-        return Example(nlp.make_doc(reference.text), reference)
 
     def _reference_docs(self, vocab: Vocab, sources: List[_Source]) -> List[List[Doc]]:
         """The docs of every corpus with missing annotation marked, cached per vocab."""

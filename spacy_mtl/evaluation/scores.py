@@ -23,6 +23,7 @@ from spacy.training import Example
 from spacy.training.corpus import walk_corpus
 from spacy.vocab import Vocab
 
+from ..corpus.reader import make_example
 from ..device import resolve_gpu_id, use_device
 from ..errors import Errors, Warnings
 from ..files import atomic_file, check_outputs
@@ -130,7 +131,7 @@ def evaluate(
                 Warnings.W049.format(task=key, path=path, n=len(indexed) - len(kept), first=first),
                 stacklevel=2,
             )
-        examples = [_example(nlp, doc) for _, doc in kept]
+        examples = [make_example(nlp, doc) for _, doc in kept]
         if not any(kind.has_gold(eg.reference) for eg in examples):
             results[key] = {"n_docs": len(examples)}
             continue
@@ -147,16 +148,6 @@ def evaluate(
         with atomic_file(per_doc, "w") as file:
             file.writelines(srsly.json_dumps(record) + "\n" for record in records)
     return results
-
-
-def _example(nlp: Language, reference: Doc) -> Example:
-    """As spaCy's `Corpus` makes it: the reference's text through the pipeline's
-    tokenizer, or its tokens where its spacing is unknown."""
-    if reference.has_unknown_spaces:
-        words = [token.text for token in reference]
-        spaces = [bool(token.whitespace_) for token in reference]
-        return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
-    return Example(nlp.make_doc(reference.text), reference)
 
 
 class KeepingScorer(Scorer):
