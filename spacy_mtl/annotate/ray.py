@@ -34,14 +34,7 @@ from spacy.util import is_package
 
 from ..errors import Errors
 from ..files import atomic_dir, check_outputs
-from .read import (
-    DEFAULT_MAX_CHARS,
-    DEFAULT_MAX_RUN,
-    input_format_of,
-    run_problem,
-    text_problem,
-    truncate,
-)
+from .read import DEFAULT_MAX_CHARS, DEFAULT_MAX_RUN, input_format_of, post_text
 from .workers import DEFAULT_BATCH_SIZE, Model, annotate_texts, load_pipeline
 
 if TYPE_CHECKING:
@@ -158,11 +151,10 @@ class PipelineActor:
             )
         keep, texts = [], []
         for row, value in enumerate(batch.column(self.text_field).to_pylist()):
-            if text_problem(value, self.text_field) is None:
-                text = truncate(value, self.max_chars)
-                if run_problem(text, self.max_run) is None:
-                    keep.append(row)
-                    texts.append(text)
+            text = post_text(value, self.text_field, self.max_chars, self.max_run)
+            if isinstance(text, str):
+                keep.append(row)
+                texts.append(text)
         annotations = annotate_texts(self.nlp, texts, self.batch_size)
         kept = batch.take(pa.array(keep, type=pa.int64()))
         kept = kept.select([name for name in kept.column_names if name not in ("cats", "ents")])

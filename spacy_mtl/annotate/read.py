@@ -187,6 +187,25 @@ def truncate(text: str, max_chars: int) -> str:
     return text[:max_chars] if max_chars else text
 
 
+def post_text(
+    value: Any, text_field: str, max_chars: int, max_run: int
+) -> Union[str, Tuple[str, str]]:
+    """What is annotated of a text field's value: the post, cut to `max_chars`; or
+    why it cannot be (`text_problem`, then `run_problem` on the cut post).
+
+    value (Any): the field's value; None when the field is missing or null.
+    text_field (str): the field's name, for the message.
+    max_chars (int): annotate at most this many characters of a post; 0: all.
+    max_run (int): the longest run of symbols allowed (see `run_problem`); 0: no limit.
+    RETURNS (Union[str, Tuple[str, str]]): the text, or (kind, message).
+    """
+    problem = text_problem(value, text_field)
+    if problem is not None:
+        return problem
+    text = truncate(value, max_chars)
+    return run_problem(text, max_run) or text
+
+
 def read_posts(
     lines: Iterable[bytes],
     input_format: str,
@@ -238,15 +257,10 @@ def _checked(
     snippet: Callable[[], str],
 ) -> Iterator[Item]:
     # `snippet` is a callable: only a bad line pays for its quote.
-    problem = text_problem(value, text_field)
-    if problem is not None:
-        yield Problem(line, *problem, snippet())
-        return
     max_chars, max_run = limits
-    text = truncate(value, max_chars)
-    problem = run_problem(text, max_run)
-    if problem is not None:
-        yield Problem(line, *problem, snippet())
+    text = post_text(value, text_field, max_chars, max_run)
+    if not isinstance(text, str):
+        yield Problem(line, *text, snippet())
         return
     if len(text) < len(value):
         message = f"{len(value):,} characters: annotated on the first {max_chars:,}"
