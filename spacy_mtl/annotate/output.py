@@ -15,7 +15,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Set, Tuple, Union
 
 from tqdm import tqdm
 
@@ -25,6 +25,11 @@ from .workers import Annotation
 
 #: The fields the annotation adds to each record.
 ANNOTATION_FIELDS = ("cats", "ents")
+
+
+def added_fields(line_field: Optional[str] = None) -> Set[str]:
+    """The fields a run writes into every record: the annotation's, and `line_field`."""
+    return set(ANNOTATION_FIELDS) | ({line_field} if line_field else set())
 
 
 def record_line(post: Post, annotation: Annotation, line_field: Optional[str] = None) -> bytes:
@@ -120,7 +125,7 @@ def _differences(record: Any, post: Post, line_field: Optional[str]) -> Optional
         return "it is not a JSON object"
     if not isinstance(record.get("cats"), dict) or not isinstance(record.get("ents"), list):
         return "it has no 'cats' and 'ents': it is not an annotated record"
-    added = set(ANNOTATION_FIELDS) | ({line_field} if line_field else set())
+    added = added_fields(line_field)
     if line_field is not None and record.get(line_field) != post.line:
         return f"its {line_field!r} is {record.get(line_field)!r}, not {post.line}"
     given: Dict[str, Any] = {k: v for k, v in post.record.items() if k not in added}

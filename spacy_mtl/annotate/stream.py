@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from ..errors import Errors, Warnings
 from ..files import check_outputs
-from .output import ANNOTATION_FIELDS, ProblemLog, default_errors_path, prepare_resume, record_line
+from .output import ProblemLog, added_fields, default_errors_path, prepare_resume, record_line
 from .read import (
     DEFAULT_MAX_CHARS,
     DEFAULT_MAX_RUN,
@@ -169,7 +169,7 @@ def annotate_file(
             tqdm(disable=not progress, unit=" posts", file=sys.stderr, dynamic_ncols=True)
         )
         batches = _batches(items, batch_size, log.report)
-        replaced = set(ANNOTATION_FIELDS) | ({line_field} if line_field else set())
+        replaced = added_fields(line_field)
         for batch, annotations in annotator.annotate(batches):
             if replaced:
                 for post in batch:
