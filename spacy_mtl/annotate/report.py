@@ -170,12 +170,6 @@ def csv_text(tally: Tally) -> str:
     return file.getvalue()
 
 
-def write_csv(tally: Tally, path: Path) -> None:
-    """Write `csv_text` to `path`, through a temporary file."""
-    with atomic_file(path, "wb") as file:
-        file.write(csv_text(tally).encode("utf-8"))
-
-
 def markdown(tally: Tally, top: int) -> str:
     """The `top` most mentioned entities as a Markdown table: posts per class and their share."""
 
@@ -235,13 +229,6 @@ def chart_png(tally: Tally, top: int) -> bytes:
     fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
     return png.getvalue()
-
-
-def draw_chart(tally: Tally, path: Path, top: int) -> None:
-    """Write `chart_png` to `path`, through a temporary file."""
-    png = chart_png(tally, top)
-    with atomic_file(path, "wb") as file:
-        file.write(png)
 
 
 def write_report(

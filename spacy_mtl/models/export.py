@@ -15,7 +15,7 @@ torch pipeline, and only then moved into place (replacing what was there only wi
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Sequence, Union
 
 import numpy
 import spacy
@@ -180,15 +180,3 @@ def export_pipeline(
 
 def _share(expected: Sequence[Any], got: Sequence[Any]) -> float:
     return sum(a == b for a, b in zip(expected, got)) / max(len(expected), 1)
-
-
-def onnx_settings(nlp: Language) -> Optional[Dict[str, Any]]:
-    """The settings of the first ONNX Runtime encoder in `nlp` (precision, and for
-    int8 its activations and feed-forward outputs), or None if it has none."""
-    from .onnx import OnnxShim
-
-    for name in encoder_components(nlp):
-        shim = component_model(nlp, name).layers[0].shims[0]
-        if isinstance(shim, OnnxShim):
-            return dict(shim.settings)
-    return None

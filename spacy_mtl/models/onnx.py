@@ -43,7 +43,7 @@ import numpy
 import srsly
 from spacy.util import SimpleFrozenDict
 from thinc.api import Model, Shim, get_torch_default_device
-from transformers import AutoConfig, AutoTokenizer
+from transformers import AutoTokenizer
 
 from ..compat import HFObjects, WordpieceBatch, check_saved_encoder, encoder_shim
 from ..errors import Errors
@@ -621,13 +621,6 @@ def export_encoder(
 def hf_config_dict(model: Model) -> Dict[str, Any]:
     """The torch encoder's Hugging Face config, as a dict."""
     return encoder_shim(model)._model.config.to_dict()
-
-
-def config_from_dict(config: Dict[str, Any]):
-    """A Hugging Face config object from `hf_config_dict`'s dict."""
-    with tempfile.TemporaryDirectory() as tmp:
-        srsly.write_json(Path(tmp) / "config.json", config)
-        return AutoConfig.from_pretrained(tmp)
 
 
 __all__ = [
