@@ -17,6 +17,11 @@ GPU_HELP = "'auto': GPU 0 if cupy and torch can both use it, else the CPU; -1: t
 CODE_HELP = "Path to a Python file with additional code (registered functions) to import first"
 
 
+def one_line(error: object) -> str:
+    """An error's message on one line (its type's name if it has none)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def check_gpu_id(value: str) -> str:
     """Typer callback of `--gpu-id`: a usage error for anything but 'auto' or an integer.
 
@@ -102,7 +107,7 @@ def value_errors_as_one_line(
     except ValueError as error:
         if verbose:
             raise
-        text = " ".join(str(error).split()) or type(error).__name__
+        text = one_line(error)
         # A strategy's message names it right after its code; the line names the
         # config section that builds it there too.
         for strategy, sections in weighting_sections(config or {}).items():

@@ -29,17 +29,13 @@ from ..annotate import (
 from ..device import check_device, describe_device, resolve_gpu_id
 from ..errors import Errors
 from . import mtl_cli
-from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code
+from ._util import CODE_HELP, GPU_HELP, check_gpu_id, import_code, one_line
 
 
 def _say(kind: str, text: str, exits: Optional[int] = None) -> None:
     # wasabi prints to stdout, which may carry the annotated stream.
     with redirect_stdout(sys.stderr):
         getattr(msg, kind)(text, exits=exits)
-
-
-def _one_line(error: object) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 @mtl_cli.command("annotate")
@@ -159,7 +155,7 @@ def annotate_cli(
     try:
         check_device(device)
     except ValueError as error:
-        _say("fail", _one_line(error), 1)
+        _say("fail", one_line(error), 1)
     where = (
         describe_device(device)
         if n_process == 1
@@ -191,7 +187,7 @@ def annotate_cli(
             130,
         )
     except (OSError, ValueError, BrokenProcessPool) as error:
-        _say("fail", _one_line(error), 1)
+        _say("fail", one_line(error), 1)
     problems = errors_path if errors_path is not None else default_errors_path(output_path)
     where_problems = "stderr" if problems is None or str(problems) == STDIO else str(problems)
     resumed = f" after the {stats.resumed:,} already there" if stats.resumed else ""
@@ -242,5 +238,5 @@ def _annotate_with_ray(
             error
         ).__module__.startswith("ray."):
             raise
-        _say("fail", _one_line(error_message(error)), 1)
+        _say("fail", one_line(error_message(error)), 1)
     _say("good", f"Annotated {input_path} into {output_path} with {concurrency} Ray actor(s)")

@@ -12,6 +12,7 @@ from wasabi import msg
 from ..annotate.report import write_report
 from ..errors import Errors
 from . import mtl_cli
+from ._util import one_line
 
 
 @mtl_cli.command("report")
@@ -47,7 +48,7 @@ def report_cli(
     try:
         tally, files = write_report(annotated, output_dir, top)
     except (ImportError, OSError, ValueError) as error:
-        msg.fail(" ".join(str(error).split()) or type(error).__name__, exits=1)
+        msg.fail(one_line(error), exits=1)
     rows = [
         (row.text, row.label, row.posts, *(row.classes[label] for label in tally.classes))
         for row in tally.rows[:10]
