@@ -233,19 +233,17 @@ class MultiTaskTransformer(Transformer):
         install_extensions()
         for batch in util.minibatch(stream, batch_size):
             batch = list(batch)
-            if not can_pretokenize(self.model):
-                for indices in group_by_length(
-                    self.wordpiece_counts(batch), self.cfg["max_batch_items"]
-                ):
-                    sub_batch = [batch[i] for i in indices]
-                    self.set_annotations(sub_batch, self.predict(sub_batch))
-                yield from batch
-                continue
-            pieces = tokenize_docs(self.model, batch)
-            counts = [doc.n_pieces for doc in pieces]
+            # Without pre-tokenised pieces, spacy-transformers' own path tokenises again.
+            pieces = tokenize_docs(self.model, batch) if can_pretokenize(self.model) else None
+            if pieces is None:
+                counts = self.wordpiece_counts(batch)
+            else:
+                counts = [doc.n_pieces for doc in pieces]
             for indices in group_by_length(counts, self.cfg["max_batch_items"]):
                 sub_batch = [batch[i] for i in indices]
-                if any(len(doc) for doc in sub_batch):
+                if pieces is None:
+                    output = self.predict(sub_batch)
+                elif any(len(doc) for doc in sub_batch):
                     output = predict_tokenized(self.model, sub_batch, [pieces[i] for i in indices])
                 else:
                     output = FullTransformerBatch.empty(len(sub_batch))
