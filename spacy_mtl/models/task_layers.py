@@ -299,23 +299,20 @@ def _forward(model: Model, trf_datas: List[TransformerData], is_train: bool):
         raise ValueError(Errors.E307)
     xp = model.ops.xp
     device = shim.device
-    # Every span of every doc that has word pieces: (doc, row, length).
+    # Every span of every doc that has word pieces: (doc, row, length); and per such
+    # doc, the array its output is written into.
     rows: List[Tuple[int, int, int]] = []
+    hidden: Dict[int, Any] = {}
     for i, trf_data in enumerate(trf_datas):
         if _has_pieces(trf_data):
             _check_width(model, shim, trf_data)
             rows.extend((i, r, int(n)) for r, n in enumerate(row_lengths(trf_data)) if n > 0)
-    outputs: List[TransformerData] = list(trf_datas)
-    hidden: Dict[int, Any] = {}
-    for i, trf_data in enumerate(trf_datas):
-        if _has_pieces(trf_data):
             source = trf_data.model_output.last_hidden_state
             hidden[i] = xp.zeros(source.shape, dtype=source.dtype)
-            outputs[i] = TransformerData(
-                wordpieces=trf_data.wordpieces,
-                model_output=ModelOutput(last_hidden_state=hidden[i]),
-                align=trf_data.align,
-            )
+    outputs = [
+        _with_hidden(trf_data, hidden[i]) if i in hidden else trf_data
+        for i, trf_data in enumerate(trf_datas)
+    ]
     width = shim.width
     runs: List[Tuple[List[Tuple[int, int, int]], torch.Tensor, Callable]] = []
     groups = group_by_length([n for _, _, n in rows], model.attrs["max_batch_items"])
@@ -345,10 +342,7 @@ def _forward(model: Model, trf_datas: List[TransformerData], is_train: bool):
         if len(d_outputs) != len(with_output):
             raise ValueError(Errors.E309.format(got=len(d_outputs), expected=len(with_output)))
         d_hidden = dict(zip(with_output, (d.model_output.last_hidden_state for d in d_outputs)))
-        d_inputs: Dict[int, Any] = {}
-        for i in hidden:
-            source = trf_datas[i].model_output.last_hidden_state
-            d_inputs[i] = xp.zeros(source.shape, dtype=source.dtype)
+        d_inputs: Dict[int, Any] = {i: xp.zeros_like(array) for i, array in hidden.items()}
         for members, Y_torch, backprop_group in runs:
             dY = xp.zeros(tuple(Y_torch.shape), dtype="float32")
             for k, (i, r, n) in enumerate(members):
@@ -359,21 +353,22 @@ def _forward(model: Model, trf_datas: List[TransformerData], is_train: bool):
             dX: Any = torch2xp(grads.args[0], ops=model.ops)
             for k, (i, r, n) in enumerate(members):
                 d_inputs[i][r, :n] = dX[k, :n] * model.attrs["grad_factor"]
-        d_trf_datas = []
-        for i, d_output in zip(with_output, d_outputs):
-            if i not in d_inputs:  # no word pieces: nothing ran, nothing changes
-                d_trf_datas.append(d_output)
-                continue
-            d_trf_datas.append(
-                TransformerData(
-                    wordpieces=trf_datas[i].wordpieces,
-                    model_output=ModelOutput(last_hidden_state=d_inputs[i]),
-                    align=trf_datas[i].align,
-                )
-            )
-        return d_trf_datas
+        # A doc without word pieces: nothing ran, nothing changes.
+        return [
+            _with_hidden(trf_datas[i], d_inputs[i]) if i in d_inputs else d_output
+            for i, d_output in zip(with_output, d_outputs)
+        ]
 
     return outputs, backprop
+
+
+def _with_hidden(trf_data: TransformerData, last_hidden_state: Any) -> TransformerData:
+    """`trf_data`'s word pieces and alignment, with `last_hidden_state` as its output."""
+    return TransformerData(
+        wordpieces=trf_data.wordpieces,
+        model_output=ModelOutput(last_hidden_state=last_hidden_state),
+        align=trf_data.align,
+    )
 
 
 __all__ = [
