@@ -38,7 +38,7 @@ from wasabi import Printer
 from ..errors import Errors
 from ..files import atomic_file, check_outputs
 from ..tasks import ReadOptions, TaskKind, get_task, missing_markers
-from .sources import CorpusError, ReadResult
+from .sources import CorpusError, ReadResult, is_tag_column
 from .split import SPLITS, check_ratios, deduplicate, drop_overlap, shuffled_split
 
 PathLike = Union[str, Path]
@@ -322,7 +322,7 @@ def convert_files(
             raise ValueError(
                 Errors.E133.format(task=task, tasks=sorted(t for t, f in files.items() if f))
             )
-        if isinstance(column, bool) or not isinstance(column, int) or column < 2:
+        if not is_tag_column(column):
             raise ValueError(Errors.E122.format(where=f"--column {task}={column}", column=column))
     if multilabel and not (files["textcat"] or files.get("textcat_multilabel")):
         raise ValueError(Errors.E130)

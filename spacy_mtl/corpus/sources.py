@@ -180,6 +180,12 @@ def read_tags(
     return _read_tokens(path, column, lambda tag, where, previous: _label(tag, lowercase_labels))
 
 
+def is_tag_column(column: object) -> bool:
+    """Whether `column` can be the 1-based column of a token file's tag: an integer
+    from 2 on (the token is column 1)."""
+    return isinstance(column, int) and not isinstance(column, bool) and column >= 2
+
+
 def _bio(tag: str, where: str, previous: Optional[str], lowercase: bool) -> str:
     """A BIO tag, checked against the tag before it in the sentence."""
     bio = _bio_tag(tag, where, lowercase)
@@ -194,9 +200,7 @@ def _read_tokens(
 ) -> ReadResult[TokenExample]:
     """Token files: a token and its tag per line, a blank line after each sentence;
     `read_tag(tag, where, previous tag)` checks and normalises each tag."""
-    if column is not None and (
-        isinstance(column, bool) or not isinstance(column, int) or column < 2
-    ):
+    if column is not None and not is_tag_column(column):
         raise CorpusError(Errors.E122.format(where=path, column=column))
     path = Path(path)
     examples: List[TokenExample] = []
