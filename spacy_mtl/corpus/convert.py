@@ -271,6 +271,35 @@ def _read_files(
     return reads
 
 
+def _task_files(
+    ner: Optional[Mapping[str, PathLike]],
+    cats: Optional[Mapping[str, PathLike]],
+    tasks: Optional[Mapping[str, Mapping[str, PathLike]]],
+) -> Dict[str, Dict[str, PathLike]]:
+    """{task: {split: file}} of the ner, cats and other tasks' files; a split given
+    twice for one task is refused."""
+    files: Dict[str, Dict[str, PathLike]] = {"ner": dict(ner or {}), "textcat": dict(cats or {})}
+    for task, given in (tasks or {}).items():
+        for name, path in given.items():
+            if name in files.setdefault(task, {}):
+                raise ValueError(
+                    Errors.E132.format(task=task, split=name, path=path, other=files[task][name])
+                )
+            files[task][name] = path
+    return files
+
+
+def _check_columns(columns: Mapping[str, int], files: Mapping[str, Mapping[str, PathLike]]) -> None:
+    """Refuse a tag column for a task without files, or one that is not a column number."""
+    for task, column in columns.items():
+        if not files.get(task):
+            raise ValueError(
+                Errors.E133.format(task=task, tasks=sorted(t for t, f in files.items() if f))
+            )
+        if not is_tag_column(column):
+            raise ValueError(Errors.E122.format(where=f"--column {task}={column}", column=column))
+
+
 def convert_files(
     output_dir: PathLike,
     *,
@@ -307,23 +336,10 @@ def convert_files(
     RETURNS (Dict[str, Dict[str, Path]]): {task: {split: the file written}}.
     """
     msg = printer or Printer()
-    files: Dict[str, Dict[str, PathLike]] = {"ner": dict(ner or {}), "textcat": dict(cats or {})}
-    for task, given in (tasks or {}).items():
-        for name, path in given.items():
-            if name in files.setdefault(task, {}):
-                raise ValueError(
-                    Errors.E132.format(task=task, split=name, path=path, other=files[task][name])
-                )
-            files[task][name] = path
+    files = _task_files(ner, cats, tasks)
     columns = dict(columns or {})
     kinds = _check_arguments(files, split, {})
-    for task, column in columns.items():
-        if not files.get(task):
-            raise ValueError(
-                Errors.E133.format(task=task, tasks=sorted(t for t, f in files.items() if f))
-            )
-        if not is_tag_column(column):
-            raise ValueError(Errors.E122.format(where=f"--column {task}={column}", column=column))
+    _check_columns(columns, files)
     if multilabel and not (files["textcat"] or files.get("textcat_multilabel")):
         raise ValueError(Errors.E130)
     _check_lang(lang)
