@@ -184,6 +184,34 @@ def _read_doc_bins(key: str, path: Union[str, Path]) -> List[DocBin]:
     return doc_bins
 
 
+def _check_settings(
+    sampling: str,
+    temperature: float,
+    cap: Optional[int],
+    epoch_size: Optional[int],
+    paths: Mapping[str, Union[str, Path]],
+) -> None:
+    """Refuse a sampling mode, number or empty `paths` that the reader cannot use."""
+    if sampling not in SAMPLING_MODES:
+        raise ValueError(
+            Errors.E138.format(reader=READER_NAME, modes=SAMPLING_MODES, sampling=sampling)
+        )
+    if not temperature > 0:
+        raise ValueError(_bad_number("temperature", temperature, "a number > 0"))
+    if cap is not None and cap < 1:
+        raise ValueError(_bad_number("cap", cap, "a positive integer or null"))
+    if epoch_size is not None and epoch_size < 1:
+        raise ValueError(_bad_number("epoch_size", epoch_size, "a positive integer or null"))
+    if epoch_size is not None and sampling == "none":
+        raise ValueError(Errors.E143.format(reader=READER_NAME))
+    if not paths:
+        raise ValueError(Errors.E144.format(reader=READER_NAME))
+
+
+def _bad_number(key: str, value: object, expected: str) -> str:
+    return Errors.E142.format(reader=READER_NAME, key=key, value=value, expected=expected)
+
+
 @dataclass
 class _Source:
     """One corpus and where its sampling stands."""
@@ -213,38 +241,7 @@ class MultiTaskCorpus:
         gold_preproc: bool = False,
     ) -> None:
         # Cheap checks first, so a config typo fails before any file is read.
-        if sampling not in SAMPLING_MODES:
-            raise ValueError(
-                Errors.E138.format(reader=READER_NAME, modes=SAMPLING_MODES, sampling=sampling)
-            )
-        if not temperature > 0:
-            raise ValueError(
-                Errors.E142.format(
-                    reader=READER_NAME,
-                    key="temperature",
-                    value=temperature,
-                    expected="a number > 0",
-                )
-            )
-        if cap is not None and cap < 1:
-            raise ValueError(
-                Errors.E142.format(
-                    reader=READER_NAME, key="cap", value=cap, expected="a positive integer or null"
-                )
-            )
-        if epoch_size is not None and epoch_size < 1:
-            raise ValueError(
-                Errors.E142.format(
-                    reader=READER_NAME,
-                    key="epoch_size",
-                    value=epoch_size,
-                    expected="a positive integer or null",
-                )
-            )
-        if epoch_size is not None and sampling == "none":
-            raise ValueError(Errors.E143.format(reader=READER_NAME))
-        if not paths:
-            raise ValueError(Errors.E144.format(reader=READER_NAME))
+        _check_settings(sampling, temperature, cap, epoch_size, paths)
         kinds = {key: corpus_kinds(key) for key in paths}
         shuffle = shuffle if shuffle is not None else sampling != "none"
         if seed is None and (sampling != "none" or shuffle):
