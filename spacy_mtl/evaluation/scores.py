@@ -111,26 +111,14 @@ def evaluate(
         check_outputs([per_doc], [*test_sets.values(), found])
     # Gold is checked before the model loads: a wrong test set fails at once.
     for key, path in test_sets.items():
-        docs = [doc for _, doc in read_test_docs(path, Vocab()) if len(doc)]
-        n_gold = sum(kinds[key].has_gold(doc) for doc in docs)
-        if n_gold == 0:
-            if strict:
-                raise ValueError(Errors.E173.format(task=key, path=path, n=len(docs)))
-            warnings.warn(Warnings.W048.format(task=key, path=path, n=len(docs)), stacklevel=2)
+        _check_gold(key, path, kinds[key], strict)
     use_device(resolve_gpu_id(gpu_id))
     nlp = spacy.load(model)
     results: Dict[str, Dict[str, float]] = {}
     records: List[dict] = []
     for key, path in test_sets.items():
         kind = kinds[key]
-        indexed = read_test_docs(path, nlp.vocab)
-        kept = [(i, doc) for i, doc in indexed if len(doc)]
-        if len(kept) < len(indexed):
-            first = next(i for i, doc in indexed if not len(doc))
-            warnings.warn(
-                Warnings.W049.format(task=key, path=path, n=len(indexed) - len(kept), first=first),
-                stacklevel=2,
-            )
+        kept = _non_empty_docs(key, path, nlp.vocab)
         examples = [make_example(nlp, doc) for _, doc in kept]
         if not any(kind.has_gold(eg.reference) for eg in examples):
             results[key] = {"n_docs": len(examples)}
@@ -148,6 +136,30 @@ def evaluate(
         with atomic_file(per_doc, "w") as file:
             file.writelines(srsly.json_dumps(record) + "\n" for record in records)
     return results
+
+
+def _check_gold(key: str, path: Union[str, Path], kind: TaskKind, strict: bool) -> None:
+    """Raise (strict) or warn (evaluate's caller) when no doc of a test set has gold
+    for its task."""
+    docs = [doc for _, doc in read_test_docs(path, Vocab()) if len(doc)]
+    if not any(kind.has_gold(doc) for doc in docs):
+        if strict:
+            raise ValueError(Errors.E173.format(task=key, path=path, n=len(docs)))
+        warnings.warn(Warnings.W048.format(task=key, path=path, n=len(docs)), stacklevel=3)
+
+
+def _non_empty_docs(key: str, path: Union[str, Path], vocab: Vocab) -> List[Tuple[int, Doc]]:
+    """The docs of a test set that spaCy scores (the non-empty ones), with their
+    index; a warning to evaluate's caller says how many were left out."""
+    indexed = read_test_docs(path, vocab)
+    kept = [(i, doc) for i, doc in indexed if len(doc)]
+    if len(kept) < len(indexed):
+        first = next(i for i, doc in indexed if not len(doc))
+        warnings.warn(
+            Warnings.W049.format(task=key, path=path, n=len(indexed) - len(kept), first=first),
+            stacklevel=3,
+        )
+    return kept
 
 
 class KeepingScorer(Scorer):
