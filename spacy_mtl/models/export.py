@@ -21,7 +21,7 @@ import numpy
 import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
-from thinc.api import Config
+from thinc.api import Config, Model
 
 from ..compat import encoder_shim
 from ..errors import Errors
@@ -144,19 +144,13 @@ def export_pipeline(
         names = encoder_components(nlp)
         settings: Dict[str, Any] = {}
         for name in names:
-            model = component_model(nlp, name)
-            onnx_bytes, settings = export_encoder(
-                model,
+            settings = _serve_on_onnx(
+                component_model(nlp, name),
                 precision=precision,
                 activations=activations,
                 ffn_output=ffn_output,
                 calibration_texts=texts if static else (),
             )
-            hf_config = hf_config_dict(model)
-            hf_objects = encoder_shim(model)._hfmodel
-            tokenizer, vocab = hf_objects.tokenizer, hf_objects.vocab_file_contents
-            make_onnx(model)
-            set_onnx_encoder(model, onnx_bytes, tokenizer, vocab, hf_config, settings)
             section = config["components"][name]["model"]
             section["engine"] = "onnxruntime"
             section.pop("quantize", None)
@@ -168,14 +162,44 @@ def export_pipeline(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             served = _outputs(spacy.load(staging), check_texts)
-    report = ExportReport(names, engine, precision, settings, checked_posts=len(check_texts))
-    report.max_abs_diff = max(
-        float(numpy.abs(a - b).max()) if a.shape == b.shape and a.size else float("inf")
-        for a, b in zip(reference[2], served[2])
+    return ExportReport(
+        names,
+        engine,
+        precision,
+        settings,
+        max_abs_diff=max(
+            float(numpy.abs(a - b).max()) if a.shape == b.shape and a.size else float("inf")
+            for a, b in zip(reference[2], served[2])
+        ),
+        same_class=_share(reference[0], served[0]),
+        same_entities=_share(reference[1], served[1]),
+        checked_posts=len(check_texts),
     )
-    report.same_class = _share(reference[0], served[0])
-    report.same_entities = _share(reference[1], served[1])
-    return report
+
+
+def _serve_on_onnx(
+    model: Model,
+    *,
+    precision: str,
+    activations: str,
+    ffn_output: str,
+    calibration_texts: Sequence[str],
+) -> Dict[str, Any]:
+    """Export the torch encoder of a transformer model (see `export_encoder`) and make
+    the model run the export on ONNX Runtime. RETURNS the export's settings."""
+    onnx_bytes, settings = export_encoder(
+        model,
+        precision=precision,
+        activations=activations,
+        ffn_output=ffn_output,
+        calibration_texts=calibration_texts,
+    )
+    hf_config = hf_config_dict(model)
+    hf_objects = encoder_shim(model)._hfmodel
+    tokenizer, vocab = hf_objects.tokenizer, hf_objects.vocab_file_contents
+    make_onnx(model)
+    set_onnx_encoder(model, onnx_bytes, tokenizer, vocab, hf_config, settings)
+    return settings
 
 
 def _share(expected: Sequence[Any], got: Sequence[Any]) -> float:
