@@ -22,7 +22,7 @@ import argparse
 import importlib.util
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy
 
@@ -127,14 +127,6 @@ def recall_interval(
     return Interval(observed, float(low), float(high), len(docs), n_resamples)
 
 
-def conll_records(metrics: Path, runs: List[dict]) -> Optional[List[List[dict]]]:
-    """Each run's conlleval per-doc records (None if a run has not been scored)."""
-    paths = [metrics / "conlleval" / f"{r['setup']}-s{r['seed']}.docs.jsonl" for r in runs]
-    if not all(path.exists() for path in paths):
-        return None
-    return [[json.loads(line) for line in path.read_text().splitlines()] for path in paths]
-
-
 def official_table(compare: Any, metrics: Path) -> str:
     """The Markdown section: per setup the official metrics, then the references."""
     from spacy_mtl.evaluation.bootstrap import paired_bootstrap
@@ -146,7 +138,11 @@ def official_table(compare: Any, metrics: Path) -> str:
         result = json.loads(path.read_text())
         by_setup.setdefault(result["setup"], []).append(result)
     records = {setup: compare.per_doc_records(metrics, runs) for setup, runs in by_setup.items()}
-    conll = {setup: conll_records(metrics, runs) for setup, runs in by_setup.items()}
+    # conlleval.py writes each run's per-doc records as compare.py's, in METRICS/conlleval/.
+    conll = {
+        setup: compare.per_doc_records(metrics / "conlleval", runs)
+        for setup, runs in by_setup.items()
+    }
     sizes = {"textcat": "—", "ner": "—"}
     rows = []
     for setup in [s for s in compare.all_setups() if s in by_setup]:
