@@ -30,7 +30,7 @@ from spacy_transformers.pipeline_component import Transformer
 from spacy_mtl.models.wordpieces import group_by_length
 from spacy_mtl.pipeline.shared_transformer import MultiTaskTransformer
 
-from .common import Device, count_words, inference_texts, log, timed
+from .common import Device, count_words, inference_texts, log, the_transformer, timed
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "project"
@@ -38,13 +38,6 @@ STOCK = "stock: spaCy tokens ≤ 4096"
 STOCK_ITEMS = 4096
 #: The benchmark runs on the CPU, where serving happens and int8 runs.
 CPU = Device(-1)
-
-
-def the_transformer(nlp: Language) -> MultiTaskTransformer:
-    found = [proc for _, proc in nlp.pipeline if isinstance(proc, MultiTaskTransformer)]
-    if len(found) != 1:
-        raise SystemExit(f"expected one mtl_transformer in the pipeline, found {len(found)}")
-    return found[0]
 
 
 def use_rule(transformer: MultiTaskTransformer, rule: str, max_items: int) -> None:

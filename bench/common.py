@@ -31,6 +31,7 @@ import spacy_mtl  # noqa: F401  (creates the mtl_weightings registry; factories 
 from spacy_mtl.device import describe_device, resolve_gpu_id, use_device
 from spacy_mtl.distill.teach import teach_docs
 from spacy_mtl.models.transformer import resolve_encoder
+from spacy_mtl.pipeline.shared_transformer import MultiTaskTransformer
 from spacy_mtl.registry import registered_weightings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,6 +65,14 @@ Times = Dict[str, Dict[str, List[float]]]
 
 
 _STARTED = time.perf_counter()
+
+
+def the_transformer(nlp: Language) -> MultiTaskTransformer:
+    """The pipeline's one shared transformer (the benchmark exits if it has not one)."""
+    found = [proc for _, proc in nlp.pipeline if isinstance(proc, MultiTaskTransformer)]
+    if len(found) != 1:
+        raise SystemExit(f"expected one mtl_transformer in the pipeline, found {len(found)}")
+    return found[0]
 
 
 def log(message: str) -> None:

@@ -35,7 +35,7 @@ from spacy.util import fix_random_seed, load_config, load_model_from_config, reg
 from spacy_mtl.models.wordpieces import group_by_length
 from spacy_mtl.pipeline.shared_transformer import MultiTaskTransformer
 
-from .common import CONFIGS, Spread, log, timed
+from .common import CONFIGS, Spread, log, the_transformer, timed
 from .common import Device as _Device
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,10 +87,6 @@ class Trainer:
             if getattr(proc, "is_trainable", False):
                 proc.finish_update(self.optimizer)  # type: ignore[attr-defined]
         self.optimizer.step_schedules()
-
-
-def the_transformer(nlp: Language) -> MultiTaskTransformer:
-    return next(proc for _, proc in nlp.pipeline if isinstance(proc, MultiTaskTransformer))
 
 
 def padded_per_real(
