@@ -58,6 +58,15 @@ def default_errors_path(output: Union[str, Path]) -> Optional[Path]:
     return output.with_name(f"{output.stem if output.suffix else output.name}.errors.jsonl")
 
 
+def problem_file(
+    output: Union[str, Path], errors: Optional[Union[str, Path]] = None
+) -> Optional[Union[str, Path]]:
+    """The problem file of a run: `errors` as given, else `default_errors_path(output)`;
+    None where problems go to stderr ("-", or the default for stdout)."""
+    path = default_errors_path(output) if errors is None else errors
+    return None if path is None or str(path) == STDIO else path
+
+
 def whole_lines(path: Path) -> Tuple[int, int]:
     """The whole lines of a file, and where they end: a torn last line (a write that
     a kill cut short) is not counted. Nothing is changed.

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from ..errors import Errors, Warnings
 from ..files import check_outputs
-from .output import ProblemLog, added_fields, default_errors_path, prepare_resume, record_line
+from .output import ProblemLog, added_fields, prepare_resume, problem_file, record_line
 from .read import (
     DEFAULT_MAX_CHARS,
     DEFAULT_MAX_RUN,
@@ -132,8 +132,8 @@ def annotate_file(
     output = None if str(output_path) == STDIO else Path(output_path)
     if output is None and resume:
         raise ValueError(Errors.E207)
-    problems_path = default_errors_path(output_path) if errors_path is None else errors_path
-    problems = None if problems_path is None or str(problems_path) == STDIO else Path(problems_path)
+    problems_path = problem_file(output_path, errors_path)
+    problems = None if problems_path is None else Path(problems_path)
     inputs = [Path(p) for p in (input_path, model, code_path) if p is not None and str(p) != STDIO]
     check_outputs(
         [path for path in (output, problems) if path is not None],

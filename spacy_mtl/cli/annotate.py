@@ -24,8 +24,8 @@ from ..annotate import (
     DEFAULT_MAX_RUN,
     STDIO,
     annotate_file,
-    default_errors_path,
 )
+from ..annotate.output import problem_file
 from ..device import check_device, describe_device, resolve_gpu_id
 from ..errors import Errors
 from . import mtl_cli
@@ -188,8 +188,8 @@ def annotate_cli(
         )
     except (OSError, ValueError, BrokenProcessPool) as error:
         _say("fail", one_line(error), 1)
-    problems = errors_path if errors_path is not None else default_errors_path(output_path)
-    where_problems = "stderr" if problems is None or str(problems) == STDIO else str(problems)
+    problems = problem_file(output_path, errors_path)
+    where_problems = "stderr" if problems is None else str(problems)
     resumed = f" after the {stats.resumed:,} already there" if stats.resumed else ""
     seconds = max(stats.seconds, 1e-9)
     _say(
