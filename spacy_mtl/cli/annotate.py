@@ -13,7 +13,7 @@ import sys
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import typer
 from wasabi import msg
@@ -23,6 +23,7 @@ from ..annotate import (
     DEFAULT_MAX_CHARS,
     DEFAULT_MAX_RUN,
     STDIO,
+    Stats,
     annotate_file,
 )
 from ..annotate.output import problem_file
@@ -188,15 +189,19 @@ def annotate_cli(
         )
     except (OSError, ValueError, BrokenProcessPool) as error:
         _say("fail", one_line(error), 1)
-    problems = problem_file(output_path, errors_path)
+    _say("good", _summary(stats, problem_file(output_path, errors_path)))
+
+
+def _summary(stats: Stats, problems: Optional[Union[str, Path]]) -> str:
+    """The line that ends a run: posts, speed, skipped and truncated lines and where
+    they were reported (`problems`; None: stderr)."""
     where_problems = "stderr" if problems is None else str(problems)
     resumed = f" after the {stats.resumed:,} already there" if stats.resumed else ""
     seconds = max(stats.seconds, 1e-9)
-    _say(
-        "good",
+    return (
         f"{stats.posts:,} posts annotated{resumed} in {stats.seconds:.1f} s, loading included "
         f"({stats.posts / seconds:,.1f} posts/s, {stats.words / seconds:,.0f} words/s); skipped lines: "
-        f"{stats.skipped:,}, truncated posts: {stats.problems['truncated']:,} (reported: {where_problems})",
+        f"{stats.skipped:,}, truncated posts: {stats.problems['truncated']:,} (reported: {where_problems})"
     )
 
 
