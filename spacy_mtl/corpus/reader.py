@@ -77,7 +77,7 @@ import itertools
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
@@ -111,15 +111,6 @@ def corpus_kinds(key: str) -> List[TaskKind]:
             Errors.E137.format(reader=READER_NAME, key=key, unknown=unknown, known=known)
         )
     return [kind for kind in kinds if kind is not None]
-
-
-def corpus_annotations(key: str) -> FrozenSet[str]:
-    """The annotations ("cats", "ents", a user's kind's) that a corpus key promises.
-
-    key (str): ``TASK[+TASK...][/NAME]``.
-    RETURNS (FrozenSet[str]): The `annotation` of each kind the key names.
-    """
-    return frozenset(kind.annotation for kind in corpus_kinds(key))
 
 
 def sampling_probabilities(
